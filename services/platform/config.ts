@@ -1,0 +1,171 @@
+/**
+ * Runtime configuration: the only module that reads `process.env`.
+ *
+ * Every setting of every process role comes from environment variables described by one JSON Schema,
+ * `schemas/runtime-config.schema.json`, checked with ajv at start-up. Profiles (dev, staging, production) are
+ * rules in that schema: outside dev every endpoint must be TLS and keys are refused in favour of identities.
+ */
+import { readFileSync } from 'node:fs';
+import { fileURLToPath } from 'node:url';
+import { Ajv, type ErrorObject } from 'ajv';
+import addFormatsModule from 'ajv-formats';
+import { ValidationError, type Problem } from './errors.ts';
+
+const addFormats = addFormatsModule as unknown as (ajv: Ajv) => Ajv;
+
+/** The process roles that load configuration. */
+export type Role = 'api' | 'worker' | 'reconciler';
+/** Deployment profiles. */
+export type Profile = 'dev' | 'staging' | 'production';
+
+/**
+ * The validated configuration. Field names are the environment variable names; units are in the names or the
+ * schema descriptions (`*_MS` milliseconds, `*_BYTES` bytes, `*_SEC` seconds).
+ */
+export interface Config {
+  APP_ROLE: Role;
+  APP_PROFILE: Profile;
+  LOG_LEVEL: 'fatal' | 'error' | 'warn' | 'info' | 'debug' | 'trace' | 'silent';
+  REDIS_URL: string;
+  REDIS_KEY_PREFIX: string;
+  QUEUE_NAME: string;
+  AWS_REGION: string;
+  S3_TEMP_BUCKET?: string;
+  S3_ENDPOINT?: string;
+  S3_FORCE_PATH_STYLE: boolean;
+  ECS_ENDPOINT?: string;
+  APPLICATION_AUTOSCALING_ENDPOINT?: string;
+  AZURE_STORAGE_ACCOUNT_URL?: string;
+  AZURE_STORAGE_CONNECTION_STRING?: string;
+  KEYFRAMES_CONTAINER: string;
+  DESIRED_STATE_FILE?: string;
+  AI_AUTH: 'key' | 'managed-identity' | 'workload-identity';
+  AZURE_AI_API_KEY?: string;
+  AI_API_VERSION: '2025-04-01' | '2024-05-01-preview';
+  AI_TIMEOUT_MS: number;
+  API_HOST: string;
+  API_PORT: number;
+  API_BODY_LIMIT_BYTES: number;
+  AUTH_JWT_ISSUER?: string;
+  AUTH_JWT_AUDIENCE?: string;
+  AUTH_JWKS_URL?: string;
+  AUTH_JWT_PUBLIC_KEY?: string;
+  AUTH_JWT_ALGORITHMS: string;
+  WORKER_CONCURRENCY: number;
+  WORK_DIR?: string;
+  VIDEO_MAX_BYTES: number;
+  VIDEO_MAX_DURATION_SEC: number;
+  KEYFRAMES_MAX: number;
+  JOB_TIMEOUT_MS: number;
+  JOB_ATTEMPTS: number;
+  SHUTDOWN_GRACE_MS: number;
+  RECONCILER_HOST: string;
+  RECONCILER_PORT: number;
+  RECONCILE_INTERVAL_MS: number;
+  RECONCILE_DRY_RUN: boolean;
+  /**
+   * Snapshot of the whole environment, for `${VAR}` interpolation in desired-state documents (the same
+   * convention as Copilot manifests). Never logged.
+   */
+  readonly interpolationEnv: Readonly<Record<string, string>>;
+}
+
+interface SchemaProperty {
+  'x-secret'?: boolean;
+}
+interface ConfigSchema {
+  properties: Record<string, SchemaProperty>;
+}
+
+const schemaPath = fileURLToPath(new URL('../../schemas/runtime-config.schema.json', import.meta.url));
+const schema = JSON.parse(readFileSync(schemaPath, 'utf8')) as ConfigSchema;
+
+/** Names of the variables marked `x-secret` in the schema: their values are never printed. */
+export const SECRET_VARIABLES: readonly string[] = Object.entries(schema.properties)
+  .filter(([, p]) => p['x-secret'] === true)
+  .map(([name]) => name);
+
+const ajv = new Ajv({ allErrors: true, coerceTypes: true, useDefaults: true, strict: true, strictRequired: false, strictTypes: false, verbose: true });
+addFormats(ajv);
+ajv.addKeyword({ keyword: 'x-secret', schemaType: 'boolean' });
+const validate = ajv.compile(schema);
+
+/** Turns ajv errors into one problem per variable, dropping the `if`/`anyOf` wrappers that only repeat them. */
+function toProblems(errors: ErrorObject[], role: Role): Problem[] {
+  const problems: Problem[] = [];
+  const seen = new Set<string>();
+  for (const e of errors) {
+    if (e.keyword === 'if') continue;
+    let where = e.instancePath.replace(/^\//, '');
+    let message = e.message ?? 'is invalid';
+    if (e.keyword === 'required') {
+      where = String((e.params as { missingProperty: string }).missingProperty);
+      message = `is required for the ${role} role`;
+    } else if (e.keyword === 'additionalProperties') {
+      continue; // only known variables are collected, so this cannot come from the environment
+    } else if (e.keyword === 'false schema') {
+      message = 'is not allowed outside the dev profile (use an identity, not a key)';
+    } else if (e.keyword === 'anyOf') {
+      const alts = ((e.schema as Array<{ required: string[] }>) ?? []).map((s) => s.required.join('+'));
+      where = alts.join(' or ');
+      message = `one of them is required for the ${role} role`;
+    }
+    const key = `${where}:${message}`;
+    if (seen.has(key)) continue;
+    seen.add(key);
+    problems.push({ where, message });
+  }
+  // A failed anyOf also reports each branch's missing variable; keep only the combined line.
+  const anyOfNames = new Set(problems.filter((p) => p.where.includes(' or ')).flatMap((p) => p.where.split(' or ')));
+  return problems.filter((p) => p.where.includes(' or ') || !anyOfNames.has(p.where) || !p.message.startsWith('is required'));
+}
+
+/**
+ * Reads and validates the configuration of `role` from `env` (defaults to `process.env`).
+ * Only variables named in the schema are read; empty strings count as unset.
+ * @throws ValidationError listing every problem (variable name and what is wrong; never a value).
+ */
+export function loadConfig(role: Role, env: NodeJS.ProcessEnv = process.env): Config {
+  const input: Record<string, unknown> = { APP_ROLE: role };
+  for (const name of Object.keys(schema.properties)) {
+    if (name === 'APP_ROLE') continue;
+    const v = env[name];
+    if (v !== undefined && v !== '') input[name] = v;
+  }
+  if (!validate(input)) {
+    const problems = toProblems(validate.errors ?? [], role);
+    throw new ValidationError(`invalid configuration for the ${role} role (${problems.length} problem${problems.length === 1 ? '' : 's'}):`, problems, 'invalid_config');
+  }
+  const snapshot: Record<string, string> = {};
+  for (const [k, v] of Object.entries(env)) if (v !== undefined) snapshot[k] = v;
+  return Object.assign(input as unknown as Config, { interpolationEnv: Object.freeze(snapshot) });
+}
+
+/** Exit code for a configuration error (sysexits.h EX_CONFIG). */
+export const EXIT_CONFIG = 78;
+
+/**
+ * Entry-point helper: loads the configuration or prints every problem to stderr (no stack trace, no secret
+ * value) and exits the process with code 78.
+ */
+export function loadConfigOrExit(role: Role): Config {
+  try {
+    return loadConfig(role);
+  } catch (err) {
+    if (err instanceof ValidationError) {
+      process.stderr.write(`${err.render()}\n`);
+      process.exit(EXIT_CONFIG);
+    }
+    throw err;
+  }
+}
+
+/** A copy of the configuration that is safe to log: secret values replaced by `[redacted]`, env snapshot dropped. */
+export function redactedConfig(config: Config): Record<string, unknown> {
+  const out: Record<string, unknown> = {};
+  for (const [k, v] of Object.entries(config)) {
+    if (k === 'interpolationEnv') continue;
+    out[k] = SECRET_VARIABLES.includes(k) ? '[redacted]' : v;
+  }
+  return out;
+}

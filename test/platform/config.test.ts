@@ -1,0 +1,72 @@
+import { test } from 'uvu';
+import * as assert from 'uvu/assert';
+import { spawnSync } from 'node:child_process';
+import { loadConfig, redactedConfig } from '../../services/platform/config.ts';
+import { ValidationError } from '../../services/platform/errors.ts';
+
+function problems(fn: () => unknown): string[] {
+  try {
+    fn();
+  } catch (e) {
+    if (e instanceof ValidationError) return e.problems.map((p) => `${p.where}: ${p.message}`);
+    throw e;
+  }
+  throw new Error('expected a ValidationError');
+}
+
+test('reconciler defaults apply and numbers are coerced', () => {
+  const c = loadConfig('reconciler', { REDIS_URL: 'redis://127.0.0.1:6379', DESIRED_STATE_FILE: 'd.yml', RECONCILE_INTERVAL_MS: '5000' });
+  assert.is(c.APP_PROFILE, 'dev');
+  assert.is(c.RECONCILE_INTERVAL_MS, 5000);
+  assert.is(c.RECONCILER_PORT, 9090);
+});
+
+test('every problem is listed, each naming its variable', () => {
+  const p = problems(() => loadConfig('api', { API_PORT: 'eighty', LOG_LEVEL: 'loud' }));
+  assert.ok(p.includes('REDIS_URL: is required for the api role'), p.join('\n'));
+  assert.ok(p.includes('S3_TEMP_BUCKET: is required for the api role'));
+  assert.ok(p.includes('AUTH_JWKS_URL or AUTH_JWT_PUBLIC_KEY: one of them is required for the api role'));
+  assert.ok(p.some((l) => l.startsWith('API_PORT: must be integer')));
+  assert.ok(p.some((l) => l.startsWith('LOG_LEVEL: must be equal to one of the allowed values')));
+});
+
+test('production demands TLS and refuses keys, without printing the secret', () => {
+  const secret = 'sk-very-secret-value';
+  let rendered = '';
+  try {
+    loadConfig('worker', {
+      APP_PROFILE: 'production', REDIS_URL: 'redis://cache:6379', S3_TEMP_BUCKET: 'tmp-bucket', DESIRED_STATE_FILE: 'p.yml',
+      AZURE_STORAGE_CONNECTION_STRING: secret, AI_AUTH: 'key', AZURE_AI_API_KEY: secret,
+    });
+  } catch (e) {
+    rendered = (e as ValidationError).render();
+  }
+  assert.match(rendered, /REDIS_URL: must match pattern "\^rediss:\/\/"/);
+  assert.match(rendered, /AZURE_AI_API_KEY: is not allowed outside the dev profile/);
+  assert.match(rendered, /AZURE_STORAGE_CONNECTION_STRING: is not allowed outside the dev profile/);
+  assert.match(rendered, /AI_AUTH: must be equal to one of the allowed values/);
+  assert.not.match(rendered, new RegExp(secret));
+});
+
+test('redactedConfig hides secrets', () => {
+  const c = loadConfig('reconciler', { REDIS_URL: 'redis://:pw@127.0.0.1:6379', DESIRED_STATE_FILE: 'd.yml' });
+  const r = redactedConfig(c);
+  assert.is(r.REDIS_URL, '[redacted]');
+  assert.is(r.interpolationEnv, undefined);
+});
+
+test('an entry point exits 78 with one message listing every problem, no stack trace', () => {
+  const script = "import { loadConfigOrExit } from './services/platform/config.ts'; loadConfigOrExit('api');";
+  const r = spawnSync(process.execPath, ['--no-warnings', '--import', 'tsx', '--input-type=module', '-e', script], {
+    cwd: process.cwd(),
+    env: { PATH: process.env.PATH ?? '', REDIS_URL: 'nope', AZURE_AI_API_KEY: 'do-not-print-me' },
+    encoding: 'utf8',
+  });
+  assert.is(r.status, 78, r.stderr);
+  assert.match(r.stderr, /^invalid configuration for the api role \(\d+ problems\):/);
+  assert.match(r.stderr, /REDIS_URL: must match pattern/);
+  assert.not.match(r.stderr, /at loadConfig|\.ts:\d+/);
+  assert.not.match(r.stderr, /do-not-print-me/);
+});
+
+test.run();
