@@ -1,0 +1,212 @@
+/**
+ * The reconciler's contract: what it wants (DesiredState), what it saw (ObservedState), what differs (Drift),
+ * what it wrote (AuditRecord) and what one pass returns (ReconcileResult). Stages (observe, diff, act, report)
+ * exchange only these types.
+ */
+import type { ManagementMode } from '../services/platform/desired-state.ts';
+
+export type {
+  DesiredState,
+  ServiceSpec,
+  Autoscaling,
+  Deployment,
+  ManagementMode,
+  ModelSpec,
+} from '../services/platform/desired-state.ts';
+
+/** Application Auto Scaling dimension of an ECS service's task count (Application Auto Scaling API reference). */
+export const ECS_SCALABLE_DIMENSION = 'ecs:service:DesiredCount';
+/** Application Auto Scaling namespace of ECS. */
+export const ECS_SERVICE_NAMESPACE = 'ecs';
+
+/** An ECS service's deployment configuration as observed (fields absent when the API omitted them). */
+export interface ObservedDeployment {
+  strategy?: string;
+  bakeTimeMinutes?: number;
+  minimumHealthyPercent?: number;
+  maximumPercent?: number;
+  circuitBreaker?: { enable: boolean; rollback: boolean };
+}
+
+/** A live ECS service, reduced to what the reconciler manages or reports. */
+export interface ObservedService {
+  arn: string;
+  name: string;
+  clusterArn: string;
+  status: string;
+  /** Live desired count. Never compared for an autoscaled service (copilot-manifests.md §2). */
+  desiredCount: number;
+  runningCount: number;
+  deployment: ObservedDeployment;
+  enableExecuteCommand?: boolean;
+  taskDefinitionArn: string;
+  /** CPU units and memory MiB of the running task definition, when it was read. */
+  taskDefinition?: { cpu?: number; memory?: number };
+  tags: Record<string, string>;
+  targetGroupArns: string[];
+}
+
+/** A live Application Auto Scaling scalable target of an ECS service. */
+export interface ObservedScalableTarget {
+  /** `service/<cluster>/<service>`. */
+  resourceId: string;
+  minCapacity: number;
+  maxCapacity: number;
+  suspended: { dynamicScalingIn?: boolean; dynamicScalingOut?: boolean; scheduled?: boolean };
+}
+
+/** The metric a target-tracking policy follows. */
+export type PolicyMetric =
+  | { kind: 'predefined'; type: string; resourceLabel?: string }
+  | {
+      kind: 'customized';
+      namespace: string;
+      metricName: string;
+      statistic?: string;
+      unit?: string;
+      dimensions: { name: string; value: string }[];
+    }
+  | { kind: 'other' };
+
+/** A live scaling policy of a scalable target. */
+export interface ObservedPolicy {
+  name: string;
+  arn: string;
+  /** `TargetTrackingScaling` or `StepScaling`. */
+  policyType: string;
+  metric: PolicyMetric;
+  targetValue?: number;
+  scaleInCooldownSec?: number;
+  scaleOutCooldownSec?: number;
+  disableScaleIn?: boolean;
+}
+
+/** What one pass saw of one desired service. */
+export interface ObservedServiceState {
+  /** `undefined`: no live service matched the discovery rule. */
+  service?: ObservedService;
+  /** `undefined`: no scalable target registered for the service. */
+  scalableTarget?: ObservedScalableTarget;
+  policies: ObservedPolicy[];
+  /** Set when the service could not be observed (ambiguous discovery, API error): it is not diffed. */
+  error?: string;
+}
+
+/** Everything one pass read. */
+export interface ObservedState {
+  cluster: { name: string; arn?: string };
+  /** Keyed by the desired service name (the key in `spec.ecs.services`). */
+  services: Record<string, ObservedServiceState>;
+  /** ISO 8601 time the observation finished. */
+  observedAt: string;
+}
+
+/** What the actuator would do about a drift; `none` when it cannot or may not (observe mode, observe-only field). */
+export type DriftAction = 'update' | 'create' | 'none';
+
+/** Kinds of managed resources. */
+export type ResourceKind = 'ecs-service' | 'scalable-target' | 'scaling-policy' | 'task-definition';
+
+/** One difference between desired and observed state. */
+export interface Drift {
+  /** Resource id in the report: `ecs-service/api`, `scalable-target/worker`, `scaling-policy/worker/ct-cpu-target`. */
+  resource: string;
+  kind: ResourceKind;
+  /** The desired service key the resource belongs to. */
+  service: string;
+  /** JSON pointer into the desired-state document (what `management.ignore` matches). */
+  path: string;
+  /** Name of the live field, e.g. `maxCapacity`, `deploymentConfiguration.strategy`. */
+  field: string;
+  desired: unknown;
+  /** `null` when the resource does not exist. */
+  actual: unknown;
+  action: DriftAction;
+  reason: string;
+}
+
+/** Outcome of one write (or of a write not made). */
+export type WriteOutcome = 'applied' | 'failed' | 'dry-run' | 'deferred';
+
+/** Audit trail entry: one per field a write changed (or would have changed). */
+export interface AuditRecord {
+  resource: string;
+  field: string;
+  before: unknown;
+  after: unknown;
+  /** ISO 8601 time of the write. */
+  time: string;
+  /** AWS operation, e.g. `RegisterScalableTarget`. */
+  operation: string;
+  outcome: WriteOutcome;
+  error?: string;
+}
+
+/** Status of one resource after the pass. */
+export type ResourceStatus = 'Synced' | 'Drifted' | 'Error';
+
+/** One resource in a report. */
+export interface ResourceReport {
+  resource: string;
+  kind: ResourceKind;
+  service: string;
+  /** Live identifier (service ARN, scalable target resource id, policy ARN) when known. */
+  liveId?: string;
+  status: ResourceStatus;
+  reasons: string[];
+  drifts: Drift[];
+}
+
+/** Counters of a report. */
+export interface ReportSummary {
+  resources: number;
+  synced: number;
+  drifted: number;
+  errors: number;
+  /** Drift items found this pass (ignored ones excluded). */
+  drifts: number;
+  /** Drift items dropped by `management.ignore`. */
+  ignored: number;
+  toCreate: number;
+  toUpdate: number;
+  /** Drift the reconciler cannot or may not correct (action `none`). */
+  unmanageable: number;
+  writes: Record<WriteOutcome, number>;
+  /** AWS API calls made during the pass (reads and writes, retries included). */
+  apiCalls: number;
+}
+
+/** A drift report: the machine form of one pass (`schemas/drift-report.schema.json`). */
+export interface DriftReport {
+  apiVersion: 'content-trends/v1';
+  kind: 'DriftReport';
+  metadata: {
+    app: string;
+    environment: string;
+    /** Desired-state file the pass read. */
+    source: string;
+    cluster: string;
+    clusterArn?: string;
+    passId: string;
+    startedAt: string;
+    finishedAt: string;
+    durationMs: number;
+    mode: ManagementMode;
+    dryRun: boolean;
+    /** `plan` (read only) or `apply` (actuators allowed). */
+    intent: 'plan' | 'apply';
+  };
+  summary: ReportSummary;
+  resources: ResourceReport[];
+  audit: AuditRecord[];
+  /** Failures of the pass itself (observation errors, failed writes), each with its resource when known. */
+  errors: { resource?: string; message: string }[];
+}
+
+/** What one pass returns (controller-runtime's `Result{RequeueAfter}`; the loop adds jitter and back-off). */
+export interface ReconcileResult {
+  report: DriftReport;
+  /** When to run the next pass, ms. */
+  requeueAfterMs: number;
+}
+

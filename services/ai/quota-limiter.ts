@@ -1,0 +1,158 @@
+/**
+ * Client-side RPM/TPM limiting per model deployment, shared by every replica through Redis (one Lua script per
+ * decision, so concurrent reservations cannot both take the last slot).
+ *
+ * Model (reference/azure-ai-inference.md §6): Azure counts TPM at admission from prompt tokens plus `max_tokens`,
+ * so a call reserves that estimate before it goes out, and the reservation is corrected to `usage` afterwards
+ * (or to 0 when the call failed). Windows are sliding, 60 s, using the Redis server clock (`TIME`) so replicas
+ * with skewed clocks agree. Two kinds of server feedback lower the pace for everyone:
+ * - a `retry-after` on a 429 sets a shared hold on the deployment for that long;
+ * - `x-ratelimit-remaining-requests` / `-tokens` are kept until their reset (`x-ratelimit-reset-*`, else 1 s)
+ *   and a reservation that would exceed them waits.
+ *
+ * Keys (the `{deployment}` hash tag keeps one deployment's keys in one cluster slot):
+ * `<prefix>:ai:quota:{<deployment>}:req` (zset of request ids), `…:tok` (zset of `id|tokens`), `…:hold`,
+ * `…:server` (hash of server-reported remaining counts).
+ */
+import { randomUUID } from 'node:crypto';
+import type { Redis } from 'ioredis';
+import type { ModelDeployment } from './model-deployment.ts';
+import { remainingHeader, resetHeaderMs, type HeaderMap } from './retry-policy.ts';
+
+/** Sliding window length, ms. */
+export const QUOTA_WINDOW_MS = 60_000;
+/** How long server-reported remaining counts are trusted when the response names no reset, ms. */
+export const SERVER_HINT_DEFAULT_MS = 1_000;
+
+const RESERVE = `
+local t = redis.call('TIME')
+local now = tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)
+local window = tonumber(ARGV[1])
+local rpm = tonumber(ARGV[2])
+local tpm = tonumber(ARGV[3])
+local id = ARGV[4]
+local tokens = tonumber(ARGV[5])
+if tokens > tpm then return {-1, 0} end
+local hold = redis.call('PTTL', KEYS[3])
+if hold > 0 then return {0, hold} end
+local hintTtl = redis.call('PTTL', KEYS[4])
+local sreq = -1
+local stok = -1
+if hintTtl > 0 then
+  sreq = tonumber(redis.call('HGET', KEYS[4], 'req') or '-1')
+  stok = tonumber(redis.call('HGET', KEYS[4], 'tok') or '-1')
+  if (sreq >= 0 and sreq < 1) or (stok >= 0 and stok < tokens) then return {0, hintTtl} end
+end
+redis.call('ZREMRANGEBYSCORE', KEYS[1], '-inf', now - window)
+redis.call('ZREMRANGEBYSCORE', KEYS[2], '-inf', now - window)
+if redis.call('ZCARD', KEYS[1]) >= rpm then
+  local oldest = redis.call('ZRANGE', KEYS[1], 0, 0, 'WITHSCORES')
+  return {0, math.max(1, tonumber(oldest[2]) + window - now)}
+end
+local entries = redis.call('ZRANGE', KEYS[2], 0, -1, 'WITHSCORES')
+local used = 0
+for i = 1, #entries, 2 do used = used + tonumber(string.match(entries[i], '|(%d+)$')) end
+if used + tokens > tpm then
+  local excess = used + tokens - tpm
+  local freed = 0
+  for i = 1, #entries, 2 do
+    freed = freed + tonumber(string.match(entries[i], '|(%d+)$'))
+    if freed >= excess then return {0, math.max(1, tonumber(entries[i + 1]) + window - now)} end
+  end
+  return {0, window}
+end
+redis.call('ZADD', KEYS[1], now, id)
+redis.call('ZADD', KEYS[2], now, id .. '|' .. tokens)
+redis.call('PEXPIRE', KEYS[1], window)
+redis.call('PEXPIRE', KEYS[2], window)
+if hintTtl > 0 then
+  if sreq >= 0 then redis.call('HINCRBY', KEYS[4], 'req', -1) end
+  if stok >= 0 then redis.call('HINCRBY', KEYS[4], 'tok', -tokens) end
+end
+return {1, 0}
+`;
+
+const CORRECT = `
+local old = ARGV[1] .. '|' .. ARGV[2]
+local score = redis.call('ZSCORE', KEYS[1], old)
+if not score then return 0 end
+redis.call('ZREM', KEYS[1], old)
+if tonumber(ARGV[3]) > 0 then redis.call('ZADD', KEYS[1], score, ARGV[1] .. '|' .. ARGV[3]) end
+return 1
+`;
+
+/** A granted reservation; give it back to {@link QuotaLimiter.settle}. */
+export interface QuotaReservation {
+  deployment: string;
+  id: string;
+  tokens: number;
+}
+
+/** Outcome of {@link QuotaLimiter.tryReserve}. */
+export type ReserveResult =
+  | { granted: true; reservation: QuotaReservation }
+  | { granted: false; waitMs: number }
+  /** The request alone needs more tokens than the deployment's TPM: waiting cannot help. */
+  | { granted: false; neverFits: true; waitMs: 0 };
+
+type Reply = [number, number];
+
+/** The limiter; one per coordinator, any number per Redis. */
+export class QuotaLimiter {
+  constructor(
+    private readonly redis: Redis,
+    private readonly keyPrefix: string,
+  ) {}
+
+  private keys(deployment: string): [string, string, string, string] {
+    const base = `${this.keyPrefix}:ai:quota:{${deployment}}`;
+    return [`${base}:req`, `${base}:tok`, `${base}:hold`, `${base}:server`];
+  }
+
+  /**
+   * Reserves one request and `tokens` tokens on `m` if its windows, hold and server hints allow it now.
+   * @param tokens prompt estimate + `max_tokens`.
+   * @returns granted, or how long to wait (ms) before it could be, or `neverFits`.
+   */
+  async tryReserve(m: ModelDeployment, tokens: number): Promise<ReserveResult> {
+    const id = randomUUID();
+    const t = Math.max(0, Math.ceil(tokens));
+    const [status, waitMs] = (await this.redis.eval(
+      RESERVE, 4, ...this.keys(m.name),
+      QUOTA_WINDOW_MS, m.quota.requestsPerMinute, m.quota.tokensPerMinute, id, t,
+    )) as Reply;
+    if (status === 1) return { granted: true, reservation: { deployment: m.name, id, tokens: t } };
+    if (status === -1) return { granted: false, neverFits: true, waitMs: 0 };
+    return { granted: false, waitMs: Math.max(1, waitMs) };
+  }
+
+  /**
+   * Replaces a reservation's tokens by what the call really used (`usage` total), or by 0 when it failed.
+   * The request itself stays counted: it was sent.
+   */
+  async settle(r: QuotaReservation, actualTokens: number): Promise<void> {
+    await this.redis.eval(CORRECT, 1, this.keys(r.deployment)[1], r.id, r.tokens, Math.max(0, Math.round(actualTokens)));
+  }
+
+  /** Holds every call to `deployment` for `ms` (a 429's retry-after); never shortens an existing hold. */
+  async hold(deployment: string, ms: number): Promise<void> {
+    if (!(ms > 0)) return;
+    const key = this.keys(deployment)[2];
+    await this.redis.multi().set(key, '1', 'PX', Math.ceil(ms), 'NX').pexpire(key, Math.ceil(ms), 'GT').exec();
+  }
+
+  /**
+   * Records the server's `x-ratelimit-remaining-requests` / `-tokens` until `x-ratelimit-reset-requests` /
+   * `-tokens` (else {@link SERVER_HINT_DEFAULT_MS}). Headers that are absent or nonsense (-1) are ignored.
+   */
+  async observe(deployment: string, headers: HeaderMap): Promise<void> {
+    const req = remainingHeader(headers['x-ratelimit-remaining-requests']);
+    const tok = remainingHeader(headers['x-ratelimit-remaining-tokens']);
+    if (req === undefined && tok === undefined) return;
+    const resets = [resetHeaderMs(headers['x-ratelimit-reset-requests']), resetHeaderMs(headers['x-ratelimit-reset-tokens'])]
+      .filter((v): v is number => v !== undefined && v > 0);
+    const ttl = Math.min(QUOTA_WINDOW_MS, resets.length > 0 ? Math.max(...resets) : SERVER_HINT_DEFAULT_MS);
+    const key = this.keys(deployment)[3];
+    await this.redis.multi().del(key).hset(key, { req: req ?? -1, tok: tok ?? -1 }).pexpire(key, ttl).exec();
+  }
+}

@@ -1,0 +1,57 @@
+/**
+ * Who is calling: the facts the API takes from a verified JWT's claims, and how it reads them.
+ *
+ * Claim conventions of the identity providers we accept:
+ * - tenant: `tenant_id`, else `tid` (Microsoft Entra ID's tenant claim);
+ * - scopes: `scope`, a space-separated string (RFC 8693 §4.2, RFC 9068 §2.2.3), else `scp`, a space-separated string
+ *   (Entra ID) or an array of strings (Okta);
+ * - tier: `tier` (`enterprise` | `pro` | `free`), our own claim; absent or unknown means `free`, so a token can never
+ *   raise its priority by sending a value we do not know.
+ */
+import type { JWTPayload } from 'jose';
+import { AuthError } from '../../platform/errors.ts';
+import { TIER_PRIORITY, type Tier } from '../../analyses/types.ts';
+
+/** The authenticated caller. */
+export interface Principal {
+  /** `sub` claim. */
+  subject: string;
+  /** Tenant id; safe to use in S3 keys and Redis keys (checked against {@link TENANT_ID_PATTERN}). */
+  tenantId: string;
+  /** Granted scopes, e.g. `analyses:write`. */
+  scopes: ReadonlySet<string>;
+  /** Caller tier, decides the queue priority. */
+  tier: Tier;
+}
+
+/** A tenant id must look like this, because it becomes part of S3 keys (`uploads/<tenant>/…`) and Redis keys. */
+export const TENANT_ID_PATTERN = /^[A-Za-z0-9._-]{1,128}$/;
+
+function invalid(message: string): AuthError {
+  return new AuthError(401, 'invalid_token', message);
+}
+
+function readScopes(payload: JWTPayload): Set<string> {
+  const raw = payload.scope ?? payload.scp;
+  if (raw === undefined) return new Set();
+  if (typeof raw === 'string') return new Set(raw.split(' ').filter((s) => s.length > 0));
+  if (Array.isArray(raw) && raw.every((s): s is string => typeof s === 'string')) return new Set(raw);
+  throw invalid('the token claim scope/scp must be a space-separated string or an array of strings');
+}
+
+function readTier(payload: JWTPayload): Tier {
+  const t = payload.tier;
+  return typeof t === 'string' && Object.hasOwn(TIER_PRIORITY, t) ? (t as Tier) : 'free';
+}
+
+/**
+ * Reads the caller from a verified claims set.
+ * @throws AuthError 401 `invalid_token` when `sub` or the tenant claim is missing or malformed.
+ */
+export function principalFromClaims(payload: JWTPayload): Principal {
+  if (typeof payload.sub !== 'string' || payload.sub.length === 0) throw invalid('the token has no sub claim');
+  const tenant = payload.tenant_id ?? payload.tid;
+  if (typeof tenant !== 'string') throw invalid('the token has no tenant_id (or tid) claim');
+  if (!TENANT_ID_PATTERN.test(tenant)) throw invalid('the token claim tenant_id must be 1-128 characters of A-Z a-z 0-9 . _ -');
+  return { subject: payload.sub, tenantId: tenant, scopes: readScopes(payload), tier: readTier(payload) };
+}
