@@ -19,6 +19,11 @@ export const ECS_SCALABLE_DIMENSION = 'ecs:service:DesiredCount';
 /** Application Auto Scaling namespace of ECS. */
 export const ECS_SERVICE_NAMESPACE = 'ecs';
 
+/** Application Auto Scaling resource id of an ECS service: `service/<cluster>/<service>`. */
+export function ecsResourceId(cluster: string, service: string): string {
+  return `service/${cluster}/${service}`;
+}
+
 /** An ECS service's deployment configuration as observed (fields absent when the API omitted them). */
 export interface ObservedDeployment {
   strategy?: string;

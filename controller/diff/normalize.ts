@@ -146,13 +146,13 @@ export function sameMetric(desired: PolicyMetric, live: PolicyMetric): boolean {
 export function findLivePolicy(want: DesiredPolicy, live: readonly ObservedPolicy[]): ObservedPolicy | undefined {
   const candidates = live
     .filter((p) => p.policyType === 'TargetTrackingScaling' && sameMetric(want.metric, p.metric))
-    .sort((a, b) => (a.name === want.name ? -1 : b.name === want.name ? 1 : a.name.localeCompare(b.name)));
+    .sort((a, b) => (a.name === want.name ? -1 : b.name === want.name ? 1 : a.name < b.name ? -1 : a.name > b.name ? 1 : 0));
   return candidates[0];
 }
 
 /** Dimensions sorted by name then value: CloudWatch treats them as a set. */
 export function sortDimensions(d: readonly { name: string; value: string }[]): { name: string; value: string }[] {
-  return [...d].sort((a, b) => a.name.localeCompare(b.name) || a.value.localeCompare(b.value));
+  return [...d].sort((a, b) => (a.name === b.name ? (a.value < b.value ? -1 : a.value > b.value ? 1 : 0) : a.name < b.name ? -1 : 1));
 }
 
 /** A live policy with the server defaults made explicit and its dimensions sorted. */

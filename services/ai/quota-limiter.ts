@@ -17,6 +17,7 @@
 import { randomUUID } from 'node:crypto';
 import type { Redis } from 'ioredis';
 import type { ModelDeployment } from './model-deployment.ts';
+import { LuaScript } from './lua-script.ts';
 import { remainingHeader, resetHeaderMs, type HeaderMap } from './retry-policy.ts';
 
 /** Sliding window length, ms. */
@@ -24,7 +25,7 @@ export const QUOTA_WINDOW_MS = 60_000;
 /** How long server-reported remaining counts are trusted when the response names no reset, ms. */
 export const SERVER_HINT_DEFAULT_MS = 1_000;
 
-const RESERVE = `
+const RESERVE = new LuaScript(`
 local t = redis.call('TIME')
 local now = tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)
 local window = tonumber(ARGV[1])
@@ -70,16 +71,16 @@ if hintTtl > 0 then
   if stok >= 0 then redis.call('HINCRBY', KEYS[4], 'tok', -tokens) end
 end
 return {1, 0}
-`;
+`);
 
-const CORRECT = `
+const CORRECT = new LuaScript(`
 local old = ARGV[1] .. '|' .. ARGV[2]
 local score = redis.call('ZSCORE', KEYS[1], old)
 if not score then return 0 end
 redis.call('ZREM', KEYS[1], old)
 if tonumber(ARGV[3]) > 0 then redis.call('ZADD', KEYS[1], score, ARGV[1] .. '|' .. ARGV[3]) end
 return 1
-`;
+`);
 
 /** A granted reservation; give it back to {@link QuotaLimiter.settle}. */
 export interface QuotaReservation {
@@ -117,10 +118,7 @@ export class QuotaLimiter {
   async tryReserve(m: ModelDeployment, tokens: number): Promise<ReserveResult> {
     const id = randomUUID();
     const t = Math.max(0, Math.ceil(tokens));
-    const [status, waitMs] = (await this.redis.eval(
-      RESERVE, 4, ...this.keys(m.name),
-      QUOTA_WINDOW_MS, m.quota.requestsPerMinute, m.quota.tokensPerMinute, id, t,
-    )) as Reply;
+    const [status, waitMs] = (await RESERVE.run(this.redis, this.keys(m.name), [QUOTA_WINDOW_MS, m.quota.requestsPerMinute, m.quota.tokensPerMinute, id, t])) as Reply;
     if (status === 1) return { granted: true, reservation: { deployment: m.name, id, tokens: t } };
     if (status === -1) return { granted: false, neverFits: true, waitMs: 0 };
     return { granted: false, waitMs: Math.max(1, waitMs) };
@@ -131,7 +129,7 @@ export class QuotaLimiter {
    * The request itself stays counted: it was sent.
    */
   async settle(r: QuotaReservation, actualTokens: number): Promise<void> {
-    await this.redis.eval(CORRECT, 1, this.keys(r.deployment)[1], r.id, r.tokens, Math.max(0, Math.round(actualTokens)));
+    await CORRECT.run(this.redis, [this.keys(r.deployment)[1]], [r.id, r.tokens, Math.max(0, Math.round(actualTokens))]);
   }
 
   /** Holds every call to `deployment` for `ms` (a 429's retry-after); never shortens an existing hold. */

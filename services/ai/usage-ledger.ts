@@ -14,6 +14,7 @@
  */
 import type { Redis } from 'ioredis';
 import { QuotaExceededError } from '../platform/errors.ts';
+import { LuaScript } from './lua-script.ts';
 import type { ModelCallRecord } from '../analyses/types.ts';
 
 /** Field-name suffixes of the usage hashes. */
@@ -48,7 +49,7 @@ export interface UsageLedgerOptions {
   retentionDays?: number;
 }
 
-const BUDGET = `
+const BUDGET = new LuaScript(`
 local budget = tonumber(ARGV[1])
 local est = tonumber(ARGV[2])
 local spent = tonumber(redis.call('HGET', KEYS[1], 'total:cost_usd') or '0')
@@ -57,7 +58,7 @@ if spent + reserved + est > budget then return tostring(spent + reserved) end
 redis.call('HINCRBYFLOAT', KEYS[1], 'total:reserved_usd', est)
 redis.call('EXPIRE', KEYS[1], tonumber(ARGV[3]))
 return 'ok'
-`;
+`);
 
 /** UTC day `yyyy-mm-dd` of `ms` (ms since the epoch). */
 export function utcDay(ms: number = Date.now()): string {
@@ -99,7 +100,7 @@ export class UsageLedger {
     const budget = this.o.dailyBudgetUsd?.(tenantId);
     if (budget === undefined) return 0;
     const est = Math.max(0, estimateUsd);
-    const reply = (await this.redis.eval(BUDGET, 1, this.dayKey(tenantId, day), budget, est, this.retentionSec)) as string;
+    const reply = (await BUDGET.run(this.redis, [this.dayKey(tenantId, day)], [budget, est, this.retentionSec])) as string;
     if (reply !== 'ok') {
       throw new QuotaExceededError(
         `tenant ${tenantId} daily AI budget of ${budget} USD would be exceeded (used or reserved ${Number(reply).toFixed(6)} USD, this call may cost up to ${est.toFixed(6)} USD)`,

@@ -33,6 +33,8 @@ export interface RunToolOptions {
   maxStderrBytes?: number;
   /** Working directory. */
   cwd?: string;
+  /** Called with the process id once spawned (logs, tests). */
+  onSpawn?: (pid: number) => void;
 }
 
 /** What a finished tool run produced. */
@@ -177,6 +179,7 @@ export function runTool(tool: MediaTool, args: readonly string[], o: RunToolOpti
       windowsHide: true,
     });
     active.add(child);
+    if (child.pid !== undefined) o.onSpawn?.(child.pid);
     let failure: Error | undefined;
     const fail = (err: Error): void => {
       if (!failure) failure = err;

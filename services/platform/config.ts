@@ -55,6 +55,12 @@ export interface Config {
   WORK_DIR?: string;
   VIDEO_MAX_BYTES: number;
   VIDEO_MAX_DURATION_SEC: number;
+  /** Largest accepted long side of a video frame, px. */
+  VIDEO_MAX_LONG_SIDE_PX: number;
+  /** Largest accepted short side of a video frame, px. */
+  VIDEO_MAX_SHORT_SIDE_PX: number;
+  /** Vision calls in flight per analysis. */
+  VISION_CONCURRENCY: number;
   KEYFRAMES_MAX: number;
   JOB_TIMEOUT_MS: number;
   JOB_ATTEMPTS: number;

@@ -1,12 +1,15 @@
 /**
- * Stand-ins for one test file: Redis (shared server, own key prefix), and on request s3rver and Azurite on
- * free loopback ports. `close()` stops what it started and deletes every Redis key under the file's prefix.
+ * Stand-ins for one test file: Redis (shared server, own key prefix), and on request s3rver, Azurite, the
+ * ECS / Application Auto Scaling emulator and the Azure AI inference emulator on free loopback ports. `close()`
+ * stops what it started and deletes every Redis key under the file's prefix.
  */
 import { randomBytes } from 'node:crypto';
 import { Redis } from 'ioredis';
 import { startRedis, type RedisStandIn } from '../../devstack/standins/redis.ts';
 import { startS3, type S3StandIn } from '../../devstack/standins/s3.ts';
 import { startAzurite, type BlobStandIn } from '../../devstack/standins/azurite.ts';
+import { startAwsEmulator, type AwsEmulator, type AwsEmulatorOptions } from '../../devstack/emulators/aws/index.ts';
+import { startAiEmulator, type AiEmulator, type AiEmulatorOptions } from '../../devstack/emulators/azure-ai/index.ts';
 
 /** What a test file needs. */
 export interface TestStackOptions {
@@ -14,6 +17,10 @@ export interface TestStackOptions {
   s3Buckets?: string[];
   /** Start Azurite. */
   blob?: boolean;
+  /** Start the ECS / Application Auto Scaling emulator (`true` for the defaults). */
+  aws?: boolean | AwsEmulatorOptions;
+  /** Start the Azure AI inference emulator with these models and options. */
+  ai?: AiEmulatorOptions;
 }
 
 /** The running stand-ins of one test file. */
@@ -23,6 +30,10 @@ export interface TestStack {
   keyPrefix: string;
   s3?: S3StandIn;
   blob?: BlobStandIn;
+  /** The AWS emulator, when `aws` was asked for; point ECS_ENDPOINT / APPLICATION_AUTOSCALING_ENDPOINT at `endpoint`. */
+  aws?: AwsEmulator;
+  /** The AI emulator, when `ai` was asked for; its `endpoint` is the Foundry-shaped `…/models` URL. */
+  ai?: AiEmulator;
   close(): Promise<void>;
 }
 
@@ -30,10 +41,12 @@ export interface TestStack {
  * @param name short name of the test file, part of the key prefix.
  */
 export async function startTestStack(name: string, o: TestStackOptions = {}): Promise<TestStack> {
-  const [redis, s3, blob] = await Promise.all([
+  const [redis, s3, blob, aws, ai] = await Promise.all([
     startRedis(process.env.REDIS_URL),
     o.s3Buckets ? startS3(o.s3Buckets) : Promise.resolve(undefined),
     o.blob ? startAzurite() : Promise.resolve(undefined),
+    o.aws ? startAwsEmulator(o.aws === true ? {} : o.aws) : Promise.resolve(undefined),
+    o.ai ? startAiEmulator(o.ai) : Promise.resolve(undefined),
   ]);
   const keyPrefix = `t-${name}-${randomBytes(4).toString('hex')}`;
   return {
@@ -41,9 +54,11 @@ export async function startTestStack(name: string, o: TestStackOptions = {}): Pr
     keyPrefix,
     ...(s3 ? { s3 } : {}),
     ...(blob ? { blob } : {}),
+    ...(aws ? { aws } : {}),
+    ...(ai ? { ai } : {}),
     close: async () => {
       await cleanupPrefix(redis, keyPrefix);
-      await Promise.all([s3?.close(), blob?.close()]);
+      await Promise.all([s3?.close(), blob?.close(), aws?.close(), ai?.close()]);
       await redis.close();
     },
   };

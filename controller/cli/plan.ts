@@ -1,0 +1,14 @@
+/** `trendctl plan -f FILE [--json]`: shows drift, writes nothing. Exit 0 no drift, 2 drift, 1 error. */
+import type { Command } from './command.ts';
+import { runPass } from './run-pass.ts';
+
+/** The `plan` command. */
+export const planCommand: Command = {
+  name: 'plan',
+  summary: 'compare live ECS / Application Auto Scaling with the desired state; write nothing (exit 0 none, 2 drift, 1 error)',
+  options: [
+    { name: 'file', short: 'f', type: 'string', help: 'desired-state YAML file', env: 'DESIRED_STATE_FILE' },
+    { name: 'json', type: 'boolean', help: 'print the report as JSON (schemas/drift-report.schema.json)', default: false },
+  ],
+  run: (ctx) => runPass(ctx, 'plan', 'plan'),
+};

@@ -1,0 +1,141 @@
+/**
+ * Builds the drift report of one pass from what the stages produced: every managed resource with a status
+ * (Synced, Drifted, Error) and the reasons, the audit trail, counters, and the pass's own errors. Pure.
+ */
+import type { DesiredState } from '../../services/platform/desired-state.ts';
+import {
+  ecsResourceId,
+  type AuditRecord,
+  type Drift,
+  type DriftReport,
+  type ObservedState,
+  type ResourceKind,
+  type ResourceReport,
+  type WriteOutcome,
+} from '../types.ts';
+import { desiredPolicies, findLivePolicy, serviceMode } from '../diff/normalize.ts';
+import type { ActuatorResult } from '../act/actuator.ts';
+
+/** Everything a report is made from. */
+export interface ReportInput {
+  desired: DesiredState;
+  /** Desired-state file, as given. */
+  source: string;
+  intent: 'plan' | 'apply';
+  dryRun: boolean;
+  passId: string;
+  startedAt: Date;
+  finishedAt: Date;
+  /** Absent when the observation failed. */
+  observed?: ObservedState;
+  drifts: readonly Drift[];
+  ignored: number;
+  actuator?: ActuatorResult;
+  errors: readonly { resource?: string; message: string }[];
+  apiCalls: number;
+}
+
+interface ResourceRef {
+  resource: string;
+  kind: ResourceKind;
+  service: string;
+  liveId?: string;
+}
+
+/** Every resource the desired state manages, named as `diff` names them. */
+function managedResources(desired: DesiredState, observed: ObservedState | undefined): ResourceRef[] {
+  const cluster = desired.spec.ecs.cluster;
+  const out: ResourceRef[] = [];
+  for (const key of Object.keys(desired.spec.ecs.services).sort()) {
+    const spec = desired.spec.ecs.services[key]!;
+    const state = observed?.services[key];
+    const live = state?.service;
+    out.push({ resource: `ecs-service/${key}`, kind: 'ecs-service', service: key, ...(live ? { liveId: live.arn } : {}) });
+    if (spec.taskDefinition) out.push({ resource: `task-definition/${key}`, kind: 'task-definition', service: key, ...(live?.taskDefinitionArn ? { liveId: live.taskDefinitionArn } : {}) });
+    if (!spec.autoscaling) continue;
+    out.push({ resource: `scalable-target/${key}`, kind: 'scalable-target', service: key, ...(live ? { liveId: ecsResourceId(cluster, live.name) } : {}) });
+    for (const want of desiredPolicies(desired, key)) {
+      const found = findLivePolicy(want, state?.policies ?? []);
+      out.push({ resource: `scaling-policy/${key}/${found?.name ?? want.name}`, kind: 'scaling-policy', service: key, ...(found?.arn ? { liveId: found.arn } : {}) });
+    }
+  }
+  return out;
+}
+
+function show(v: unknown): string {
+  return v === undefined || v === null ? 'unset' : typeof v === 'object' ? JSON.stringify(v) : String(v);
+}
+
+function statusOf(
+  ref: ResourceRef,
+  drifts: Drift[],
+  input: ReportInput,
+): Pick<ResourceReport, 'status' | 'reasons'> {
+  const observeError = input.observed ? input.observed.services[ref.service]?.error : input.errors[0]?.message;
+  if (observeError !== undefined) return { status: 'Error', reasons: [`not observed: ${observeError}`] };
+  if (drifts.length === 0) return { status: 'Synced', reasons: ['in sync'] };
+  const write = input.actuator?.outcomes.get(ref.resource);
+  const fixable = drifts.filter((d) => d.action !== 'none');
+  const rest = drifts.filter((d) => d.action === 'none').map((d) => d.reason);
+  if (write?.outcome === 'applied') {
+    const corrected = fixable.map((d) => `corrected ${d.field}: ${show(d.actual)} → ${show(d.desired)}`);
+    return rest.length === 0 ? { status: 'Synced', reasons: corrected } : { status: 'Drifted', reasons: [...corrected, ...rest] };
+  }
+  if (write?.outcome === 'failed') return { status: 'Error', reasons: [`write failed: ${write.error ?? 'unknown error'}`, ...drifts.map((d) => d.reason)] };
+  const note = write?.outcome === 'dry-run' ? ['dry run: not written'] : write?.outcome === 'deferred' ? [write.error ?? 'deferred'] : [];
+  return { status: 'Drifted', reasons: [...drifts.map((d) => d.reason), ...note] };
+}
+
+/** Assembles the report (`schemas/drift-report.schema.json`). */
+export function buildReport(input: ReportInput): DriftReport {
+  const { desired } = input;
+  const refs = managedResources(desired, input.observed);
+  for (const d of input.drifts) {
+    if (!refs.some((r) => r.resource === d.resource)) refs.push({ resource: d.resource, kind: d.kind, service: d.service });
+  }
+  const resources: ResourceReport[] = refs.map((ref) => {
+    const drifts = input.drifts.filter((d) => d.resource === ref.resource);
+    return { ...ref, ...statusOf(ref, drifts, input), drifts };
+  });
+  const audit: AuditRecord[] = input.actuator?.audit ?? [];
+  const writes: Record<WriteOutcome, number> = { applied: 0, failed: 0, 'dry-run': 0, deferred: 0 };
+  for (const o of input.actuator?.outcomes.values() ?? []) writes[o.outcome]++;
+  const errors = [...input.errors];
+  for (const [resource, o] of input.actuator?.outcomes ?? []) if (o.outcome === 'failed') errors.push({ resource, message: o.error ?? 'write failed' });
+  for (const [key, s] of Object.entries(input.observed?.services ?? {})) if (s.error !== undefined) errors.push({ resource: `ecs-service/${key}`, message: s.error });
+  const modes = new Set(Object.keys(desired.spec.ecs.services).map((k) => serviceMode(desired, k)));
+  return {
+    apiVersion: 'content-trends/v1',
+    kind: 'DriftReport',
+    metadata: {
+      app: desired.metadata.app,
+      environment: desired.metadata.environment,
+      source: input.source,
+      cluster: desired.spec.ecs.cluster,
+      ...(input.observed?.cluster.arn ? { clusterArn: input.observed.cluster.arn } : {}),
+      passId: input.passId,
+      startedAt: input.startedAt.toISOString(),
+      finishedAt: input.finishedAt.toISOString(),
+      durationMs: input.finishedAt.getTime() - input.startedAt.getTime(),
+      mode: modes.size === 1 && modes.has('observe') ? 'observe' : desired.spec.management.mode,
+      dryRun: input.dryRun,
+      intent: input.intent,
+    },
+    summary: {
+      resources: resources.length,
+      synced: resources.filter((r) => r.status === 'Synced').length,
+      drifted: resources.filter((r) => r.status === 'Drifted').length,
+      errors: resources.filter((r) => r.status === 'Error').length,
+      drifts: input.drifts.length,
+      ignored: input.ignored,
+      toCreate: input.drifts.filter((d) => d.action === 'create').length,
+      toUpdate: input.drifts.filter((d) => d.action === 'update').length,
+      unmanageable: input.drifts.filter((d) => d.action === 'none').length,
+      writes,
+      apiCalls: input.apiCalls,
+    },
+    resources,
+    audit,
+    errors,
+  };
+}

@@ -1,0 +1,92 @@
+/**
+ * The whole local stand-in stack for `npm run demo` and `npm run bench`: Redis, s3rver, Azurite, the ECS +
+ * Application Auto Scaling emulator and the Azure AI inference emulator, on loopback and free ports, plus the
+ * environment variables that point the engine's processes at them.
+ */
+import { randomBytes } from 'node:crypto';
+import { startRedis, type RedisStandIn } from './standins/redis.ts';
+import { startS3, type S3StandIn } from './standins/s3.ts';
+import { startAzurite, type BlobStandIn } from './standins/azurite.ts';
+import { startAwsEmulator, type AwsEmulator } from './emulators/aws/index.ts';
+import { startAiEmulator, type AiEmulator } from './emulators/azure-ai/index.ts';
+
+/** The models the AI emulator serves: the ones `desired-state/dev.yml` declares. */
+export const DEMO_MODELS = [
+  { name: 'Llama-3.2-90B-Vision-Instruct', provider: 'Meta', vision: true },
+  { name: 'DeepSeek-R1', provider: 'DeepSeek', reasoning: true },
+] as const;
+
+/** Options of {@link startDevStack}. */
+export interface DevStackOptions {
+  /** S3 temp bucket to create. @defaultValue 'content-trends-dev-temp' */
+  bucket?: string;
+  /** Fixed latency of every AI emulator answer, ms. @defaultValue 0 */
+  aiLatencyMs?: number;
+}
+
+/** The running stand-ins. */
+export interface DevStack {
+  redis: RedisStandIn;
+  s3: S3StandIn;
+  blob: BlobStandIn;
+  aws: AwsEmulator;
+  ai: AiEmulator;
+  bucket: string;
+  /** A fresh key prefix, so a run never sees another run's keys. */
+  keyPrefix: string;
+  /** Key the AI emulator accepts (generated per run). */
+  aiApiKey: string;
+  /** Environment variables for the engine's processes (dev profile), without role-specific ones. */
+  env: Record<string, string>;
+  /** Stops everything, in reverse order. */
+  close(): Promise<void>;
+}
+
+/** Starts every stand-in in parallel. @throws when one fails to start (the others are stopped first). */
+export async function startDevStack(o: DevStackOptions = {}): Promise<DevStack> {
+  const bucket = o.bucket ?? 'content-trends-dev-temp';
+  const aiApiKey = randomBytes(16).toString('hex');
+  const started = await Promise.allSettled([
+    startRedis(process.env.REDIS_URL),
+    startS3([bucket]),
+    startAzurite(),
+    startAwsEmulator({}),
+    startAiEmulator({ models: DEMO_MODELS.map((m) => ({ ...m })), apiKeys: [aiApiKey], latencyMs: o.aiLatencyMs ?? 0 }),
+  ]);
+  const failed = started.find((s): s is PromiseRejectedResult => s.status === 'rejected');
+  if (failed) {
+    await Promise.all(
+      started.map((s) => (s.status === 'fulfilled' ? s.value.close().catch(() => undefined) : undefined)),
+    );
+    throw failed.reason;
+  }
+  const [redis, s3, blob, aws, ai] = started.map((s) => (s as PromiseFulfilledResult<unknown>).value) as [RedisStandIn, S3StandIn, BlobStandIn, AwsEmulator, AiEmulator];
+  const keyPrefix = `demo-${randomBytes(3).toString('hex')}`;
+  const env: Record<string, string> = {
+    APP_PROFILE: 'dev',
+    LOG_LEVEL: 'info',
+    REDIS_URL: redis.url,
+    REDIS_KEY_PREFIX: keyPrefix,
+    AWS_REGION: aws.region,
+    // Dummy credentials for the stand-ins (s3rver and the emulator accept any signature).
+    AWS_ACCESS_KEY_ID: 'local-stand-in',
+    AWS_SECRET_ACCESS_KEY: 'local-stand-in',
+    S3_ENDPOINT: s3.endpoint,
+    S3_FORCE_PATH_STYLE: 'true',
+    S3_TEMP_BUCKET: bucket,
+    ECS_ENDPOINT: aws.endpoint,
+    APPLICATION_AUTOSCALING_ENDPOINT: aws.endpoint,
+    AZURE_STORAGE_CONNECTION_STRING: blob.connectionString,
+    KEYFRAMES_CONTAINER: 'keyframes',
+    AI_FOUNDRY_ENDPOINT: ai.endpoint,
+    AI_AUTH: 'key',
+    AZURE_AI_API_KEY: aiApiKey,
+  };
+  return {
+    redis, s3, blob, aws, ai, bucket, keyPrefix, aiApiKey, env,
+    close: async () => {
+      await Promise.allSettled([ai.close(), aws.close(), blob.close(), s3.close()]);
+      await redis.close();
+    },
+  };
+}

@@ -1,0 +1,237 @@
+/**
+ * The AI coordinator ({@link AiCoordinator} in types.ts): every model call of the engine goes through it.
+ * It routes a task to the cheapest healthy deployment with room (fallback chain, circuit breakers), limits RPM/TPM
+ * across replicas through Redis, retries 429/5xx/timeouts within a budget, answers repeated requests from an
+ * exact-match Redis cache, strips reasoning, validates JSON (one repair call), and accounts tokens and USD per
+ * model, per tenant per day and per analysis, refusing calls past a tenant's daily budget.
+ *
+ * Design: DESIGN.md §6, §10; wire facts: reference/azure-ai-inference.md.
+ */
+import type { Redis } from 'ioredis';
+import type { KeyCredential, TokenCredential } from '@azure/core-auth';
+import { createLogger, type Logger } from '../platform/logger.ts';
+import { TerminalError, TransientError, ValidationError } from '../platform/errors.ts';
+import type { ModelCallRecord } from '../analyses/types.ts';
+import type { AiCoordinator, CallContext, DescribeImageRequest, GenerateJsonRequest, JsonResult, TextResult } from './types.ts';
+import { requestHash, sha256Hex, type ChatPrompt } from './chat-request.ts';
+import type { CircuitBreakerOptions, BreakerState } from './circuit-breaker.ts';
+import { costUsd } from './cost.ts';
+import { JsonSchemaCache, parseJsonAnswer, repairInstruction } from './json-output.ts';
+import { ModelClients } from './model-clients.ts';
+import { KNOWN_API_VERSIONS, validateDeployments, type ModelDeployment } from './model-deployment.ts';
+import { ModelRouter, worstCaseCostUsd } from './model-router.ts';
+import { QuotaLimiter } from './quota-limiter.ts';
+import { stripReasoning } from './reasoning.ts';
+import { checkDescribeImage, checkGenerateJson, DEFAULT_REQUEST_LIMITS, type RequestLimits } from './request-limits.ts';
+import { ResponseCache, type CachedAnswer } from './response-cache.ts';
+import { retryBudget, type RetryOptions } from './retry-policy.ts';
+import { routedCall, type RoutedCallDeps } from './routed-call.ts';
+import { UsageLedger, utcDay } from './usage-ledger.ts';
+
+/** Options of {@link createAiCoordinator}. */
+export interface AiCoordinatorOptions {
+  /** The model registry (desired state `spec.azure.models`). */
+  models: ModelDeployment[];
+  /** From `createModelCredential` (credentials.ts): a key in dev, an Entra identity elsewhere. Never logged. */
+  credential: KeyCredential | TokenCredential;
+  /** Shared Redis (cache, quotas, usage). The coordinator does not close it. */
+  redis: Redis;
+  /** Prefix of every Redis key (REDIS_KEY_PREFIX). */
+  keyPrefix: string;
+  /** API version sent as `api-version` unless a deployment overrides it (AI_API_VERSION). @defaultValue '2025-04-01' */
+  apiVersion?: string;
+  /**
+   * Allow `http:` endpoints (local stand-ins). Pass `true` only from a dev profile; an http endpoint without it is
+   * refused at construction, and https endpoints keep TLS either way. @defaultValue false
+   */
+  allowInsecureConnection?: boolean;
+  /** Timeout of one HTTP attempt, ms (AI_TIMEOUT_MS). @defaultValue 120000 */
+  timeoutMs?: number;
+  /** pino logger; never receives credentials, headers or request bodies. @defaultValue silent */
+  logger?: Logger;
+  /** Retry budget per call (attempts, total wait in ms, backoff steps in ms). */
+  retry?: RetryOptions;
+  /** Circuit breaker per deployment (consecutive failures, cool-down in ms). */
+  breaker?: CircuitBreakerOptions;
+  /** Response-cache entry lifetime, seconds; 0 turns the cache off. @defaultValue 86400 */
+  cacheTtlSec?: number;
+  /** Daily budget per tenant in USD: one figure for all, a map by tenant id, or a function. @defaultValue none */
+  dailyBudgetUsd?: number | Readonly<Record<string, number>> | ((tenantId: string) => number | undefined);
+  /** How long usage counters are kept, days. @defaultValue 40 */
+  usageRetentionDays?: number;
+  /** Request input limits (image bytes, prompt characters, output tokens). */
+  limits?: Partial<RequestLimits>;
+  /** Entra scopes for a TokenCredential. @defaultValue ['https://cognitiveservices.azure.com/.default'] */
+  scopes?: string[];
+}
+
+/** What the coordinator offers beyond the {@link AiCoordinator} contract, for health and usage endpoints. */
+export interface AiCoordinatorInsights {
+  /** Usage and cost counters (read with `readDay(tenant, 'yyyy-mm-dd')` / `readAnalysis(tenant, analysisId)`). */
+  readonly usage: UsageLedger;
+  /** Circuit-breaker state of every deployment. */
+  breakerStates(): Record<string, BreakerState>;
+}
+
+function budgetFn(b: AiCoordinatorOptions['dailyBudgetUsd']): ((tenantId: string) => number | undefined) | undefined {
+  if (b === undefined) return undefined;
+  if (typeof b === 'number') return () => b;
+  if (typeof b === 'function') return b;
+  return (tenantId) => b[tenantId];
+}
+
+/**
+ * Builds a coordinator. Nothing is sent until the first call.
+ * @throws ValidationError (code `invalid_model_registry`) naming each bad deployment field, e.g. an http endpoint
+ *   without `allowInsecureConnection`, a duplicate name, a negative price; or naming `apiVersion` when unknown.
+ */
+export function createAiCoordinator(o: AiCoordinatorOptions): AiCoordinator & AiCoordinatorInsights {
+  const allowInsecure = o.allowInsecureConnection === true;
+  const apiVersion = o.apiVersion ?? '2025-04-01';
+  if (!KNOWN_API_VERSIONS.includes(apiVersion)) {
+    throw new ValidationError('invalid AI coordinator options:', [{ where: 'apiVersion', message: `must be one of ${KNOWN_API_VERSIONS.join(', ')}` }]);
+  }
+  validateDeployments(o.models, allowInsecure);
+  const models = o.models.map((m) => ({ ...m, use: [...m.use] }));
+  const log = (o.logger ?? createLogger('ai', 'silent')).child({ component: 'ai-coordinator' });
+  const closing = new AbortController();
+  const limits: RequestLimits = { ...DEFAULT_REQUEST_LIMITS, ...o.limits };
+  const schemas = new JsonSchemaCache();
+  const cache = new ResponseCache(o.redis, o.keyPrefix, Math.max(0, Math.floor(o.cacheTtlSec ?? 86_400)), log);
+  const budget = budgetFn(o.dailyBudgetUsd);
+  const ledger = new UsageLedger(o.redis, o.keyPrefix, { ...(budget ? { dailyBudgetUsd: budget } : {}), retentionDays: o.usageRetentionDays ?? 40 });
+  const router = new ModelRouter(models, o.breaker);
+  const clients = new ModelClients({ credential: o.credential, apiVersion, allowInsecureConnection: allowInsecure, ...(o.scopes ? { scopes: o.scopes } : {}) });
+  const deps: RoutedCallDeps = {
+    clients,
+    router,
+    limiter: new QuotaLimiter(o.redis, o.keyPrefix),
+    budget: retryBudget(o.retry),
+    timeoutMs: Math.max(1, o.timeoutMs ?? 120_000),
+    signal: closing.signal,
+    log,
+  };
+
+  // A closed coordinator means the process is shutting down: the work can be retried elsewhere.
+  const ensureOpen = (): void => {
+    if (closing.signal.aborted) throw new TransientError('coordinator_closed', 'the AI coordinator is closed');
+  };
+
+  /** One model call with budget reservation and accounting. */
+  async function callModel(prompt: ChatPrompt, ctx: CallContext): Promise<{ text: string; record: ModelCallRecord; deployment: ModelDeployment }> {
+    const started = Date.now();
+    const day = utcDay(started);
+    const worst = Math.max(...router.chain(prompt).map((m) => worstCaseCostUsd(prompt, m)), 0);
+    const reserved = await ledger.reserve(ctx.tenantId, day, worst, started);
+    let routed;
+    try {
+      routed = await routedCall(prompt, deps);
+    } catch (err) {
+      await ledger.release(ctx.tenantId, day, reserved).catch(() => undefined);
+      throw err;
+    }
+    const { deployment: m, answer } = routed;
+    const record: ModelCallRecord = {
+      task: prompt.task,
+      modelName: m.name,
+      model: m.model,
+      promptTokens: answer.promptTokens,
+      completionTokens: answer.completionTokens,
+      costUsd: costUsd(m.pricePer1MTokens, answer.promptTokens, answer.completionTokens),
+      durationMs: Date.now() - started,
+      cached: false,
+    };
+    if (!answer.usageReported) log.warn({ deployment: m.name }, 'response had no usage; token counts are estimates');
+    await ledger.record(ctx.tenantId, ctx.analysisId, day, record, reserved);
+    return { text: stripReasoning(answer.content), record, deployment: m };
+  }
+
+  /** Serves a cache hit: a zero-cost record, counted as a cached call. */
+  async function cachedRecord(prompt: ChatPrompt, hit: CachedAnswer, ctx: CallContext, started: number): Promise<ModelCallRecord> {
+    const record: ModelCallRecord = {
+      task: prompt.task,
+      modelName: hit.modelName,
+      model: hit.model,
+      promptTokens: 0,
+      completionTokens: 0,
+      costUsd: 0,
+      durationMs: Date.now() - started,
+      cached: true,
+    };
+    await ledger.record(ctx.tenantId, ctx.analysisId, utcDay(started), record, 0);
+    return record;
+  }
+
+  return {
+    usage: ledger,
+    breakerStates: () => router.states(),
+
+    async describeImage(req: DescribeImageRequest): Promise<TextResult> {
+      ensureOpen();
+      checkDescribeImage(req, limits);
+      const started = Date.now();
+      const prompt: ChatPrompt = {
+        task: 'vision',
+        messages: [{ role: 'user', content: [{ type: 'text', text: req.prompt }, { type: 'image', mimeType: req.mimeType, data: req.image, sha256: sha256Hex(req.image) }] }],
+        ...(req.maxTokens !== undefined ? { maxTokens: req.maxTokens } : {}),
+      };
+      const hashes = router.chain(prompt).map((m) => requestHash(prompt, m));
+      const hit = await cache.first(hashes);
+      if (hit && hit.answer.text.length > 0) {
+        log.debug({ task: 'vision', modelName: hit.answer.modelName }, 'ai call answered from cache');
+        return { text: hit.answer.text, record: await cachedRecord(prompt, hit.answer, req.context, started) };
+      }
+      const { text, record, deployment } = await callModel(prompt, req.context);
+      if (text.length === 0) throw new TerminalError('invalid_model_output', `model deployment ${deployment.name} returned an empty image description`, { deployment: deployment.name });
+      await cache.put(requestHash(prompt, deployment), { text, modelName: deployment.name, model: deployment.model });
+      return { text, record };
+    },
+
+    async generateJson(req: GenerateJsonRequest): Promise<JsonResult> {
+      ensureOpen();
+      checkGenerateJson(req, limits);
+      const validate = schemas.validator(req.schema);
+      const started = Date.now();
+      const prompt: ChatPrompt = {
+        task: 'text',
+        messages: [{ role: 'system', content: req.system }, { role: 'user', content: req.user }],
+        jsonSchema: { name: req.schemaName, schema: req.schema },
+        ...(req.maxTokens !== undefined ? { maxTokens: req.maxTokens } : {}),
+      };
+      const hashes = router.chain(prompt).map((m) => requestHash(prompt, m));
+      const hit = await cache.first(hashes);
+      if (hit) {
+        const parsed = parseJsonAnswer(hit.answer.text, validate);
+        if (parsed.ok) return { json: parsed.json, records: [await cachedRecord(prompt, hit.answer, req.context, started)] };
+      }
+      const first = await callModel(prompt, req.context);
+      const firstParsed = parseJsonAnswer(first.text, validate);
+      const cacheHash = requestHash(prompt, first.deployment);
+      if (firstParsed.ok) {
+        await cache.put(cacheHash, { text: first.text, modelName: first.deployment.name, model: first.deployment.model });
+        return { json: firstParsed.json, records: [first.record] };
+      }
+      log.warn({ deployment: first.deployment.name, problems: firstParsed.errors.length }, 'model JSON did not validate; asking once more');
+      const repair: ChatPrompt = {
+        ...prompt,
+        messages: [...prompt.messages, { role: 'assistant', content: first.text }, { role: 'user', content: repairInstruction(firstParsed.errors) }],
+      };
+      const second = await callModel(repair, req.context);
+      const secondParsed = parseJsonAnswer(second.text, validate);
+      if (!secondParsed.ok) {
+        throw new TerminalError(
+          'invalid_model_output',
+          `model deployment ${second.deployment.name} returned JSON for "${req.schemaName}" that does not validate after one repair: ${secondParsed.errors.slice(0, 5).join('; ')}`,
+          { deployment: second.deployment.name, errors: secondParsed.errors, records: [first.record, second.record] },
+        );
+      }
+      await cache.put(cacheHash, { text: second.text, modelName: second.deployment.name, model: second.deployment.model });
+      return { json: secondParsed.json, records: [first.record, second.record] };
+    },
+
+    async close(): Promise<void> {
+      if (!closing.signal.aborted) closing.abort(new TransientError('coordinator_closed', 'the AI coordinator was closed during the call'));
+      clients.clear();
+    },
+  } satisfies AiCoordinator & AiCoordinatorInsights;
+}

@@ -1,0 +1,164 @@
+/**
+ * One coordinated model call: walk the fallback chain, reserve quota, send, and retry within the budget.
+ *
+ * Each attempt goes to the first deployment of the chain whose circuit breaker admits it and whose shared quota
+ * has room now; when none has room, the call waits for the soonest one. After a failed attempt:
+ * - terminal (4xx other than 429, content filter, credential failure) → {@link TerminalError}, no retry;
+ * - retryable with a server-named wait (`retry-after-ms`, `x-ms-retry-after-ms`, `retry-after`) → that wait
+ *   becomes a hold on the deployment shared by every replica, so no attempt reaches it earlier (the next attempt
+ *   may go to a fallback deployment that has room);
+ * - retryable without one → a jittered exponential backoff before the next attempt on the same deployment
+ *   (none when the failure opened the breaker and the chain moves on).
+ * The budget caps attempts (`maxAttempts`) and the total of every wait of the call (`maxTotalWaitMs`).
+ */
+import type { Logger } from '../platform/logger.ts';
+import { QuotaExceededError, TerminalError, TransientError } from '../platform/errors.ts';
+import { abortableSleep } from './abortable-sleep.ts';
+import { chatBody, estimatePromptTokens, maxTokensFor, type ChatPrompt } from './chat-request.ts';
+import type { ModelClients } from './model-clients.ts';
+import type { ModelDeployment } from './model-deployment.ts';
+import type { ModelRouter } from './model-router.ts';
+import { sendAttempt, type AttemptAnswer, type AttemptFailure } from './model-attempt.ts';
+import type { QuotaLimiter, QuotaReservation } from './quota-limiter.ts';
+import { backoffMs, serverRetryAfterMs, type RetryBudget } from './retry-policy.ts';
+
+/** What a routed call needs from its coordinator. */
+export interface RoutedCallDeps {
+  clients: ModelClients;
+  router: ModelRouter;
+  limiter: QuotaLimiter;
+  budget: RetryBudget;
+  /** Per-attempt timeout, ms. */
+  timeoutMs: number;
+  /** Aborted when the coordinator closes. */
+  signal: AbortSignal;
+  log: Logger;
+}
+
+/** A successful routed call. */
+export interface RoutedAnswer {
+  deployment: ModelDeployment;
+  answer: AttemptAnswer;
+  /** Attempts sent, the successful one included. */
+  attempts: number;
+}
+
+function failureText(m: ModelDeployment, f: AttemptFailure): string {
+  return `${m.name}: ${f.status !== undefined ? `HTTP ${f.status} ` : ''}${f.code}: ${f.message}`;
+}
+
+/**
+ * Sends `prompt` to the chain (cheapest healthy deployment first).
+ * @throws TerminalError when the model rejects the request, no deployment serves the task, or the request needs
+ *   more tokens than any deployment's TPM.
+ * @throws QuotaExceededError when quota has no room within the wait budget and no attempt failed before.
+ * @throws TransientError when attempts or wait budget run out on retryable failures, or every breaker is open.
+ */
+export async function routedCall(prompt: ChatPrompt, d: RoutedCallDeps): Promise<RoutedAnswer> {
+  const chain = d.router.chain(prompt);
+  if (chain.length === 0) throw new TerminalError('no_model_for_task', `no model deployment in the registry serves the "${prompt.task}" task`);
+  const promptEstimate = estimatePromptTokens(prompt);
+  let attempts = 0;
+  let waitedMs = 0;
+  let last: { m: ModelDeployment; f: AttemptFailure } | undefined;
+
+  const outOfBudget = (why: string, retryAfterMs: number): never => {
+    if (last) throw new TransientError('model_unavailable', `${prompt.task} call gave up after ${attempts} attempt(s) (${why}); last failure ${failureText(last.m, last.f)}`);
+    throw new QuotaExceededError(`${prompt.task} call refused by client-side model quota (${why})`, retryAfterMs, 'model_quota_exceeded');
+  };
+
+  for (;;) {
+    // 1. Pick the first admitted deployment with room, or wait for the soonest.
+    let picked: { m: ModelDeployment; reservation: QuotaReservation } | undefined;
+    while (!picked) {
+      const admitted = chain.filter((m) => d.router.breaker(m.name).admits());
+      if (admitted.length === 0) {
+        const names = chain.map((m) => m.name).join(', ');
+        throw new TransientError('models_unavailable', `every deployment for the "${prompt.task}" task has an open circuit breaker (${names})${last ? `; last failure ${failureText(last.m, last.f)}` : ''}`);
+      }
+      let soonest = Number.POSITIVE_INFINITY;
+      let neverFits = 0;
+      for (const m of admitted) {
+        const breaker = d.router.breaker(m.name);
+        if (!breaker.tryAcquire()) continue;
+        const r = await d.limiter.tryReserve(m, promptEstimate + maxTokensFor(prompt, m));
+        if (r.granted) {
+          picked = { m, reservation: r.reservation };
+          break;
+        }
+        breaker.release();
+        if ('neverFits' in r) neverFits += 1;
+        else soonest = Math.min(soonest, r.waitMs);
+      }
+      if (picked) break;
+      if (neverFits === admitted.length) {
+        throw new TerminalError('request_exceeds_quota', `the request needs ~${promptEstimate} prompt tokens plus max_tokens, more than the tokens-per-minute quota of every ${prompt.task} deployment`);
+      }
+      if (!Number.isFinite(soonest)) soonest = 50; // a half-open probe is in flight elsewhere: look again shortly
+      if (waitedMs + soonest > d.budget.maxTotalWaitMs) outOfBudget(`waiting ${soonest} ms more would pass the ${d.budget.maxTotalWaitMs} ms wait budget`, soonest);
+      d.log.debug({ task: prompt.task, waitMs: soonest }, 'ai call waiting for deployment quota');
+      await abortableSleep(soonest, d.signal);
+      waitedMs += soonest;
+    }
+
+    // 2. Send.
+    const { m, reservation } = picked;
+    const breaker = d.router.breaker(m.name);
+    attempts += 1;
+    let outcome;
+    try {
+      outcome = await sendAttempt(d.clients.get(m), chatBody(prompt, m), {
+        timeoutMs: d.timeoutMs,
+        signal: d.signal,
+        estimate: { promptTokens: promptEstimate, completionTokens: maxTokensFor(prompt, m) },
+      });
+    } catch (err) {
+      breaker.release();
+      await d.limiter.settle(reservation, 0).catch(() => undefined);
+      throw err;
+    }
+    const used = outcome.kind === 'ok' ? outcome.promptTokens + outcome.completionTokens : 0;
+    await Promise.all([d.limiter.settle(reservation, used), d.limiter.observe(m.name, outcome.headers)]);
+
+    if (outcome.kind === 'ok') {
+      breaker.onSuccess();
+      d.log.debug({ deployment: m.name, attempt: attempts, durationMs: outcome.durationMs }, 'ai call answered');
+      return { deployment: m, answer: outcome, attempts };
+    }
+    const f = outcome;
+    last = { m, f };
+    if (f.kind === 'terminal') {
+      if (f.status !== undefined) breaker.onSuccess();
+      else breaker.release();
+      d.log.warn({ deployment: m.name, status: f.status, code: f.code }, 'ai call rejected by the model');
+      throw new TerminalError(f.code === 'content_filtered' ? 'content_filtered' : 'model_rejected_request', `model deployment ${failureText(m, f)}`, {
+        deployment: m.name,
+        status: f.status,
+        code: f.code,
+      });
+    }
+
+    // 3. Retryable: decide how long before the next attempt.
+    const opened = breaker.onFailure();
+    const serverWaitMs = serverRetryAfterMs(f.headers);
+    if (serverWaitMs !== undefined && serverWaitMs > 0) await d.limiter.hold(m.name, serverWaitMs);
+    d.log.warn(
+      { deployment: m.name, status: f.status, code: f.code, attempt: attempts, retryAfterMs: serverWaitMs, breaker: opened ? 'opened' : breaker.state() },
+      'ai call attempt failed; will retry',
+    );
+    if (attempts >= d.budget.maxAttempts) outOfBudget(`${d.budget.maxAttempts} attempts used`, serverWaitMs ?? 0);
+    if (serverWaitMs !== undefined) {
+      if (waitedMs + serverWaitMs > d.budget.maxTotalWaitMs && !chain.some((c) => c !== m && d.router.breaker(c.name).admits())) {
+        outOfBudget(`the server asked to wait ${serverWaitMs} ms, past the ${d.budget.maxTotalWaitMs} ms wait budget`, serverWaitMs);
+      }
+      continue; // the hold makes the reservation wait (or spill to a fallback with room)
+    }
+    const next = chain.find((c) => d.router.breaker(c.name).admits());
+    if (next === m) {
+      const delay = backoffMs(attempts, d.budget);
+      if (waitedMs + delay > d.budget.maxTotalWaitMs) outOfBudget(`a ${delay} ms backoff would pass the ${d.budget.maxTotalWaitMs} ms wait budget`, delay);
+      await abortableSleep(delay, d.signal);
+      waitedMs += delay;
+    }
+  }
+}

@@ -1,0 +1,91 @@
+/**
+ * The HTTP server around the Koa app, with a graceful close for ECS task replacement: on SIGTERM, stop accepting,
+ * let requests in flight finish, close idle keep-alive connections, and after the grace period cut what is left.
+ *
+ * Timeouts: the ALB closes idle client connections after 60 s by default, and AWS advises a target keep-alive
+ * longer than that so the target never closes a connection the balancer is about to reuse (Elastic Load Balancing
+ * docs, "Connection idle timeout"). Node requires `headersTimeout` > `keepAliveTimeout` for the same reason on its
+ * side (Node.js docs, `server.headersTimeout`).
+ */
+import { createServer, type RequestListener, type Server } from 'node:http';
+import type { AddressInfo } from 'node:net';
+
+/** Options of {@link listen}. */
+export interface HttpServerOptions {
+  /** Interface to bind, e.g. `0.0.0.0` (API_HOST). */
+  host: string;
+  /** Port; 0 picks a free one (API_PORT). */
+  port: number;
+  /** Longest time to receive a whole request, ms. @defaultValue 30000 */
+  requestTimeoutMs?: number;
+  /** Idle keep-alive time, ms; above the ALB's 60 s idle timeout. @defaultValue 65000 */
+  keepAliveTimeoutMs?: number;
+  /** Longest time to receive the request headers, ms; above keepAliveTimeoutMs. @defaultValue 66000 */
+  headersTimeoutMs?: number;
+}
+
+/** Defaults of the optional {@link HttpServerOptions} fields. */
+export const DEFAULT_HTTP_SERVER_OPTIONS = { requestTimeoutMs: 30_000, keepAliveTimeoutMs: 65_000, headersTimeoutMs: 66_000 } as const;
+
+/** A listening server. */
+export interface RunningServer {
+  server: Server;
+  /** `http://host:port` with the bound port (loopback address when bound to all interfaces). */
+  url: string;
+  port: number;
+  /** Requests being handled right now. */
+  inFlight(): number;
+  /**
+   * Stops accepting connections, waits for in-flight requests up to `graceMs` (ms), then closes every connection.
+   * @returns how many requests were still in flight when the grace period ended (0 = clean).
+   */
+  close(graceMs: number): Promise<{ cutRequests: number }>;
+}
+
+/** Starts `handler` on `host:port`. @throws the listen error (e.g. EADDRINUSE). */
+export async function listen(handler: RequestListener, options: HttpServerOptions): Promise<RunningServer> {
+  const o = { ...DEFAULT_HTTP_SERVER_OPTIONS, ...options };
+  const server = createServer(handler);
+  server.requestTimeout = o.requestTimeoutMs;
+  server.keepAliveTimeout = o.keepAliveTimeoutMs;
+  server.headersTimeout = o.headersTimeoutMs;
+  let active = 0;
+  let closing = false;
+  server.on('request', (_req, res) => {
+    active++;
+    res.once('close', () => {
+      active--;
+      // While closing, a connection whose last response just ended is idle: close it instead of keeping it alive.
+      if (closing) server.closeIdleConnections();
+    });
+  });
+  await new Promise<void>((resolve, reject) => {
+    server.once('error', reject);
+    server.listen(o.port, o.host, () => {
+      server.off('error', reject);
+      resolve();
+    });
+  });
+  const { port } = server.address() as AddressInfo;
+  const shownHost = o.host === '0.0.0.0' || o.host === '::' ? '127.0.0.1' : o.host.includes(':') ? `[${o.host}]` : o.host;
+  return {
+    server,
+    url: `http://${shownHost}:${port}`,
+    port,
+    inFlight: () => active,
+    close: (graceMs) =>
+      new Promise((resolve) => {
+        closing = true;
+        let cutRequests = 0;
+        const timer = setTimeout(() => {
+          cutRequests = active;
+          server.closeAllConnections();
+        }, graceMs);
+        server.close(() => {
+          clearTimeout(timer);
+          resolve({ cutRequests });
+        });
+        server.closeIdleConnections();
+      }),
+  };
+}

@@ -1,0 +1,29 @@
+/**
+ * Request ids: the caller's `X-Request-Id` when it is sane, else a new UUID. The id is echoed in the `X-Request-Id`
+ * response header, put in every error envelope and bound to a child logger, so one id ties a client report to
+ * every log line of the request.
+ */
+import { randomUUID } from 'node:crypto';
+import type { Logger } from '../../platform/logger.ts';
+import type { ApiMiddleware } from '../context.ts';
+
+/**
+ * A caller-supplied id is kept only when it matches this: 1–128 characters, letters, digits and `._:-`. Anything
+ * else (spaces, quotes, newlines that could forge log lines, kilobytes of text) is replaced by a generated id.
+ */
+export const REQUEST_ID_PATTERN = /^[A-Za-z0-9._:-]{1,128}$/;
+
+/** The header that carries the id both ways. */
+export const REQUEST_ID_HEADER = 'X-Request-Id';
+
+/** @param rootLogger the process logger; each request gets `rootLogger.child({ requestId })`. */
+export function requestId(rootLogger: Logger): ApiMiddleware {
+  return async (ctx, next) => {
+    const offered = ctx.get(REQUEST_ID_HEADER);
+    const id = REQUEST_ID_PATTERN.test(offered) ? offered : randomUUID();
+    ctx.state.requestId = id;
+    ctx.state.log = rootLogger.child({ requestId: id });
+    ctx.set(REQUEST_ID_HEADER, id);
+    await next();
+  };
+}

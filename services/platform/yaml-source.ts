@@ -1,0 +1,177 @@
+/**
+ * YAML documents that remember where each value came from, so that a problem found in the parsed data can be
+ * reported as `file:line:column /json/path`.
+ *
+ * Parsing uses `yaml`'s `parseDocument` with a `LineCounter` (yaml docs: "Options > lineCounter"). The parsed value
+ * is plain JSON-like data. With `cloudFormation: true`, CloudFormation's short-form intrinsic tags (`!Ref X`,
+ * `!GetAtt A.B`, `!Sub ...`, `!If [...]`, ...) become their long form (`{ Ref: X }`, `{ "Fn::GetAtt": [A, B] }`,
+ * ...), as in the CloudFormation template reference ("Intrinsic function reference"), and JSON paths through the
+ * long form (`/Resources/R/Properties/P/Fn::If/1`) still find the tagged YAML node.
+ */
+import { isAlias, isMap, isScalar, isSeq, LineCounter, parseDocument, type Document, type Node } from 'yaml';
+import type { Problem } from './errors.ts';
+
+/** A 1-based line and column in a source file. */
+export interface SourcePosition {
+  line: number;
+  column: number;
+}
+
+/** One segment of a JSON path: an object key or an array index. */
+export type PathSegment = string | number;
+
+/** Result of {@link YamlSource.locate}. */
+export interface Located {
+  /** Position of the deepest node found on the path. */
+  position: SourcePosition;
+  /** How many segments of the path exist in the document (`path.length` when the whole path exists). */
+  depth: number;
+}
+
+/** A parsed YAML file. */
+export interface YamlSource {
+  /** Path shown in problems: relative to the project root, `/` separators. */
+  readonly file: string;
+  /** The parsed value; `null` for an empty document. */
+  readonly value: unknown;
+  /** Syntax errors and warnings (duplicate keys, unknown tags, ...), each at `file:line:column`. */
+  readonly problems: Problem[];
+  /**
+   * Finds the node at a JSON path. With `key: true` and a path ending in an object key, the position is the key's
+   * (where an editor should put the cursor for "unknown field x"). A path that does not fully exist resolves to
+   * its deepest existing ancestor; `depth` tells how far it got.
+   */
+  locate(path: readonly PathSegment[], options?: { key?: boolean }): Located;
+  /** True when every segment of `path` exists in the document. */
+  has(path: readonly PathSegment[]): boolean;
+  /** `file:line:column /json/pointer` for a JSON path (the pointer is the path as given, even if it doesn't exist). */
+  where(path: readonly PathSegment[], options?: { key?: boolean }): string;
+}
+
+/** Options of {@link parseYamlSource}. */
+export interface ParseYamlOptions {
+  /** Accept CloudFormation short-form intrinsic function tags. Default false: any tag is reported. */
+  cloudFormation?: boolean;
+}
+
+/**
+ * The CloudFormation short-form tags and the long-form key each becomes (CloudFormation User Guide, "Intrinsic
+ * function reference" and "Condition functions").
+ */
+const CFN_TAGS: ReadonlyMap<string, string> = new Map(
+  ['Base64', 'Cidr', 'FindInMap', 'GetAtt', 'GetAZs', 'ImportValue', 'Join', 'Select', 'Split', 'Sub', 'Transform', 'If', 'Equals', 'Not', 'And', 'Or', 'Length', 'ToJsonString']
+    .map((n): [string, string] => [`!${n}`, `Fn::${n}`])
+    .concat([['!Ref', 'Ref'], ['!Condition', 'Condition']]),
+);
+
+/** Custom tag definitions that keep the tag on the node (scalar, sequence and mapping forms). */
+const CFN_CUSTOM_TAGS = [...CFN_TAGS.keys()].flatMap((tag) => [
+  { tag, resolve: (value: string) => value },
+  { tag, collection: 'seq' as const, resolve: (value: unknown) => value },
+  { tag, collection: 'map' as const, resolve: (value: unknown) => value },
+]);
+
+/** RFC 6901 JSON pointer of a path: `['a/b', 0]` → `/a~1b/0`. The empty path is `` (the whole document). */
+export function jsonPointer(path: readonly PathSegment[]): string {
+  return path.map((s) => `/${String(s).replace(/~/g, '~0').replace(/\//g, '~1')}`).join('');
+}
+
+/** Inverse of {@link jsonPointer}; array indexes stay strings (lookups accept both). */
+export function parseJsonPointer(pointer: string): string[] {
+  if (pointer === '') return [];
+  return pointer.slice(1).split('/').map((s) => s.replace(/~1/g, '/').replace(/~0/g, '~'));
+}
+
+/**
+ * Parses YAML text. Never throws for bad YAML: syntax errors become {@link YamlSource.problems} and the value is
+ * whatever could be recovered.
+ * @param file the path to show in problems (relative to the project root).
+ */
+export function parseYamlSource(text: string, file: string, options: ParseYamlOptions = {}): YamlSource {
+  const cfn = options.cloudFormation === true;
+  const lineCounter = new LineCounter();
+  const doc = parseDocument(text, { lineCounter, customTags: cfn ? CFN_CUSTOM_TAGS : [], prettyErrors: false });
+  const problems: Problem[] = [];
+  for (const e of [...doc.errors, ...doc.warnings]) {
+    const pos = e.linePos?.[0];
+    const firstLine = e.message.split('\n')[0] ?? e.message;
+    problems.push({ where: pos ? `${file}:${pos.line}:${pos.col}` : file, message: firstLine.replace(/ at line \d+, column \d+:?$/, '') });
+  }
+  const positionOf = (node: Node | null | undefined): SourcePosition => {
+    const offset = node?.range?.[0] ?? 0;
+    const p = lineCounter.linePos(offset);
+    return { line: p.line, column: p.col };
+  };
+  const value = toValue(doc, doc.contents, cfn);
+
+  const locate = (path: readonly PathSegment[], opts: { key?: boolean } = {}): Located => {
+    let node: unknown = doc.contents;
+    let position = positionOf(doc.contents as Node | null);
+    let depth = 0;
+    for (let i = 0; i < path.length; i++) {
+      const seg = path[i]!;
+      const last = i === path.length - 1;
+      if (isAlias(node)) node = node.resolve(doc);
+      const tag = (node as Node | null)?.tag;
+      if (cfn && typeof tag === 'string' && CFN_TAGS.get(tag) === String(seg)) {
+        depth++;
+        continue; // `/Fn::If/1` walks through the tagged node itself
+      }
+      if (isMap(node)) {
+        const pair = node.items.find((p) => (isScalar(p.key) ? String(p.key.value) : String(p.key)) === String(seg));
+        if (!pair) break;
+        depth++;
+        const keyNode = pair.key as Node | null;
+        const valueNode = pair.value as Node | null;
+        position = (last && opts.key) || valueNode === null || valueNode?.range === undefined ? positionOf(keyNode) : positionOf(valueNode);
+        node = valueNode;
+      } else if (isSeq(node)) {
+        const item = node.items[Number(seg)] as Node | undefined;
+        if (item === undefined || !/^\d+$/.test(String(seg))) break;
+        depth++;
+        position = positionOf(item);
+        node = item;
+      } else break;
+    }
+    return { position, depth };
+  };
+
+  return {
+    file,
+    value,
+    problems,
+    locate,
+    has: (path) => locate(path).depth === path.length,
+    where: (path, opts) => {
+      const { position } = locate(path, opts);
+      return `${file}:${position.line}:${position.column} ${jsonPointer(path)}`;
+    },
+  };
+}
+
+/** Converts the YAML AST to plain data, turning CloudFormation tags into their long form. */
+function toValue(doc: Document, node: unknown, cfn: boolean): unknown {
+  const recurse = (n: unknown): unknown => toValue(doc, n, cfn);
+  if (node === null || node === undefined) return null;
+  if (isAlias(node)) return recurse(node.resolve(doc));
+  let plain: unknown;
+  if (isScalar(node)) plain = node.value;
+  else if (isMap(node)) {
+    const obj: Record<string, unknown> = {};
+    for (const pair of node.items) {
+      const key = isScalar(pair.key) ? String(pair.key.value) : String(recurse(pair.key));
+      obj[key] = recurse(pair.value);
+    }
+    plain = obj;
+  } else if (isSeq(node)) plain = node.items.map((item) => recurse(item));
+  else return null;
+  const tag = (node as Node).tag;
+  if (!cfn || typeof tag !== 'string' || tag.startsWith('tag:yaml.org,2002:')) return plain;
+  const longForm = CFN_TAGS.get(tag);
+  if (longForm === undefined) return plain; // already reported by yaml as an unresolved tag
+  if (longForm === 'Fn::GetAtt' && typeof plain === 'string') {
+    const dot = plain.indexOf('.');
+    return { [longForm]: dot < 0 ? [plain] : [plain.slice(0, dot), plain.slice(dot + 1)] };
+  }
+  return { [longForm]: plain };
+}

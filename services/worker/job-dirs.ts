@@ -1,0 +1,51 @@
+/**
+ * Per-job temp directories under WORK_DIR (default: the OS temp dir), all named `ct-job-<analysisId>-<random>`,
+ * private to the worker's user (mode 0700). The pipeline removes its dir in `finally`; a worker that was
+ * SIGKILLed cannot, so each worker sweeps dirs with the prefix older than the job timeout when it starts
+ * ({@link sweepOrphanedJobDirs}): no live job can own a dir older than that.
+ */
+import { mkdtemp, readdir, rm, stat } from 'node:fs/promises';
+import { join } from 'node:path';
+
+/** Prefix of every per-job temp dir; nothing else under WORK_DIR is ever touched by the sweep. */
+export const JOB_DIR_PREFIX = 'ct-job-';
+
+/**
+ * Creates the temp dir of one job attempt.
+ * @param analysisId put in the name (only `[A-Za-z0-9_-]` kept) so an operator can tell whose dir it is.
+ * @returns the absolute path.
+ */
+export async function createJobDir(workDir: string, analysisId: string): Promise<string> {
+  const safe = analysisId.replace(/[^A-Za-z0-9_-]/g, '').slice(0, 64) || 'job';
+  const dir = await mkdtemp(join(workDir, `${JOB_DIR_PREFIX}${safe}-`));
+  return dir;
+}
+
+/** Removes a job dir and everything in it; missing is fine. */
+export async function removeJobDir(dir: string): Promise<void> {
+  await rm(dir, { recursive: true, force: true, maxRetries: 2 });
+}
+
+/**
+ * Removes job dirs under `workDir` last modified more than `olderThanMs` ago.
+ * @param now current time, ms since the epoch (injectable for tests).
+ * @returns the names removed.
+ */
+export async function sweepOrphanedJobDirs(workDir: string, olderThanMs: number, now = Date.now()): Promise<string[]> {
+  let names: string[];
+  try {
+    names = await readdir(workDir);
+  } catch {
+    return [];
+  }
+  const removed: string[] = [];
+  for (const name of names) {
+    if (!name.startsWith(JOB_DIR_PREFIX)) continue;
+    const p = join(workDir, name);
+    const info = await stat(p).catch(() => undefined);
+    if (!info?.isDirectory() || now - info.mtimeMs <= olderThanMs) continue;
+    await removeJobDir(p);
+    removed.push(name);
+  }
+  return removed;
+}

@@ -1,0 +1,84 @@
+/**
+ * Keyframes in Azure Blob Storage: `<analysisId>/keyframe-<n>-<ms>.jpg` in the keyframes container, content type
+ * `image/jpeg`, the MD5 of the bytes stored as the blob's Content-MD5 and checked against the MD5 the service
+ * computed on receipt. Names are deterministic (index and time in ms), so a retried or re-delivered job
+ * overwrites instead of duplicating.
+ */
+import { createHash } from 'node:crypto';
+import { readFile } from 'node:fs/promises';
+import type { ContainerClient } from '@azure/storage-blob';
+import { TransientError, errorMessage } from '../platform/errors.ts';
+import { mapBounded } from './bounded-map.ts';
+
+/** A frame to upload (what keyframe extraction produced). */
+export interface FrameFile {
+  index: number;
+  timestampSec: number;
+  path: string;
+}
+
+/** An uploaded keyframe. */
+export interface UploadedFrame {
+  index: number;
+  blobName: string;
+  /** Bytes uploaded. */
+  bytes: number;
+  /** Base64 MD5 of the bytes. */
+  md5: string;
+}
+
+/** Blob name of keyframe `index` at `timestampSec` of analysis `analysisId`. */
+export function keyframeBlobName(analysisId: string, index: number, timestampSec: number): string {
+  return `${analysisId}/keyframe-${index}-${Math.round(timestampSec * 1000)}.jpg`;
+}
+
+/**
+ * Uploads the frames, at most `concurrency` at a time.
+ * @throws TransientError `blob_unavailable` when an upload fails, `blob_md5_mismatch` when the service's MD5
+ *   differs from ours; `signal.reason` when aborted.
+ */
+export async function uploadKeyframes(
+  container: ContainerClient,
+  analysisId: string,
+  frames: readonly FrameFile[],
+  o: { concurrency: number; signal?: AbortSignal },
+): Promise<UploadedFrame[]> {
+  return mapBounded(
+    frames,
+    o.concurrency,
+    async (f) => {
+      const data = await readFile(f.path);
+      const md5 = createHash('md5').update(data).digest();
+      const blobName = keyframeBlobName(analysisId, f.index, f.timestampSec);
+      try {
+        const res = await container.getBlockBlobClient(blobName).upload(data, data.length, {
+          blobHTTPHeaders: { blobContentType: 'image/jpeg', blobContentMD5: md5, blobCacheControl: 'private, max-age=86400' },
+          metadata: { analysisid: analysisId, timestampms: String(Math.round(f.timestampSec * 1000)) },
+          ...(o.signal ? { abortSignal: o.signal } : {}),
+        });
+        if (res.contentMD5 && !Buffer.from(res.contentMD5).equals(md5)) {
+          throw new TransientError('blob_md5_mismatch', `keyframe ${blobName}: the service stored MD5 ${Buffer.from(res.contentMD5).toString('base64')}, expected ${md5.toString('base64')}`);
+        }
+      } catch (err) {
+        if (o.signal?.aborted) throw o.signal.reason;
+        if (err instanceof TransientError) throw err;
+        throw new TransientError('blob_unavailable', `upload of keyframe ${blobName} failed: ${errorMessage(err)}`, { cause: err });
+      }
+      return { index: f.index, blobName, bytes: data.length, md5: md5.toString('base64') };
+    },
+    o.signal,
+  );
+}
+
+/**
+ * Deletes every blob under `<analysisId>/` (a failed analysis keeps no keyframes). Best effort per blob.
+ * @returns the number deleted.
+ */
+export async function deleteKeyframes(container: ContainerClient, analysisId: string): Promise<number> {
+  let deleted = 0;
+  for await (const item of container.listBlobsFlat({ prefix: `${analysisId}/` })) {
+    const r = await container.deleteBlob(item.name, { deleteSnapshots: 'include' }).then(() => true, () => false);
+    if (r) deleted++;
+  }
+  return deleted;
+}

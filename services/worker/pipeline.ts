@@ -1,0 +1,241 @@
+/**
+ * The video-analysis pipeline of one job attempt (DESIGN §5):
+ * download (S3 → per-job temp dir, streamed) → probe (ffprobe, limits) → keyframes (key-frame decode that is also
+ * the integrity check; dHash dedupe) → upload (Azure Blob, MD5) → vision (one call per keyframe, bounded) →
+ * report (one text call, schema-validated) → store (record `succeeded`) → cleanup.
+ *
+ * Outcomes:
+ * - a bad video, a missing upload or any other {@link TerminalError} → record `failed` with its code and
+ *   message, and BullMQ's `UnrecoverableError` so no attempt follows;
+ * - anything else (S3/Blob/AI outages, quota, the job timeout) → the error is rethrown for BullMQ to retry with
+ *   backoff; the record keeps the last error and stays `queued` until the last attempt, where it turns `failed`.
+ * Cleanup, in `finally`: the temp dir always; the S3 temp object once the outcome is final (success, terminal
+ * failure or the last attempt: deleting it before a retry would make the retry fail for want of its input; the
+ * bucket's lifecycle rule is the backstop); the keyframe blobs of an analysis that finally failed.
+ * A re-delivered job whose analysis already succeeded (stalled-job recovery after the record was written)
+ * returns the stored result and only cleans up, so an analysis finishes once.
+ *
+ * Everything outside is injected ({@link PipelineDeps}), including the AI coordinator, so tests can run the real
+ * pipeline against stand-ins.
+ */
+import { mkdir, readFile } from 'node:fs/promises';
+import { join } from 'node:path';
+import type { S3Client } from '@aws-sdk/client-s3';
+import type { ContainerClient } from '@azure/storage-blob';
+import { UnrecoverableError } from 'bullmq';
+import { AppError, TerminalError, ValidationError, errorMessage } from '../platform/errors.ts';
+import type { Logger } from '../platform/logger.ts';
+import type { AnalysisStore } from '../analyses/store.ts';
+import type { AnalysisJobData, AnalysisResult, AnalysisStep, KeyframeInfo, ModelCallRecord, VideoFacts } from '../analyses/types.ts';
+import type { AiCoordinator, CallContext } from '../ai/types.ts';
+import { probeVideo, type VideoLimits } from '../media/probe.ts';
+import { extractKeyframes } from '../media/keyframes.ts';
+import { mapBounded } from './bounded-map.ts';
+import { raceAbort, throwIfAborted } from './abortable.ts';
+import { createJobDir, removeJobDir } from './job-dirs.ts';
+import { deleteKeyframes, uploadKeyframes } from './keyframe-store.ts';
+import { ProgressReporter } from './progress-reporter.ts';
+import { acceptReport, KEYFRAME_MAX_TOKENS, KEYFRAME_PROMPT, REPORT_MAX_TOKENS, reportPrompt, TREND_REPORT_MODEL_SCHEMA, TREND_REPORT_SCHEMA_NAME } from './trend-report.ts';
+import { deleteVideo, downloadVideo } from './video-download.ts';
+
+/** Limits of one analysis. */
+export interface PipelineLimits {
+  video: VideoLimits;
+  /** Upper bound on keyframes (KEYFRAMES_MAX); an analysis may ask for fewer, never more. */
+  maxKeyframes: number;
+  /** Vision calls in flight per job (VISION_CONCURRENCY). */
+  visionConcurrency: number;
+  /** Blob uploads in flight per job. */
+  uploadConcurrency: number;
+  /** ffprobe wall-clock limit, ms. */
+  probeTimeoutMs: number;
+  /** Limit of each ffmpeg run, ms (the job timeout bounds the sum). */
+  ffmpegTimeoutMs: number;
+}
+
+/** Everything the pipeline talks to. */
+export interface PipelineDeps {
+  s3: S3Client;
+  /** The S3 temp bucket of uploads (S3_TEMP_BUCKET). */
+  bucket: string;
+  /** The keyframes container (KEYFRAMES_CONTAINER), which must exist. */
+  keyframes: ContainerClient;
+  ai: AiCoordinator;
+  store: AnalysisStore;
+  logger: Logger;
+  limits: PipelineLimits;
+  /** Parent of per-job temp dirs (WORK_DIR). */
+  workDir: string;
+}
+
+/** The attempt being run. */
+export interface AttemptContext {
+  /** Aborts every step (job timeout); its `reason` becomes the attempt's error. */
+  signal: AbortSignal;
+  /** 1-based attempt number. */
+  attempt: number;
+  /** Attempts BullMQ will make in all (JOB_ATTEMPTS). */
+  maxAttempts: number;
+}
+
+/** Overall percent reached when each step starts (vision advances from 40 to 80 as frames finish). */
+const STEP_PERCENT: Readonly<Record<AnalysisStep, number>> = {
+  download: 2, probe: 10, keyframes: 15, upload: 30, vision: 40, report: 80, store: 95, cleanup: 98,
+};
+
+/** The error code and message recorded for a failure; never a stack, never a local path. */
+export function failureOf(err: unknown): { code: string; message: string } {
+  if (err instanceof AppError) return { code: err.code, message: err.message };
+  return { code: 'internal_error', message: errorMessage(err).replace(/\/\S*ct-job-\S*/g, '<temp>') };
+}
+
+/** True when no retry can change the outcome. */
+export function isTerminal(err: unknown): boolean {
+  return err instanceof TerminalError || err instanceof ValidationError || err instanceof UnrecoverableError;
+}
+
+/**
+ * Runs one attempt of an analysis.
+ * @returns the stored result.
+ * @throws UnrecoverableError (message `<code>: <message>`) for terminal failures; the original error for
+ *   retryable ones (after recording it).
+ */
+export async function runAnalysis(data: AnalysisJobData, deps: PipelineDeps, ctx: AttemptContext): Promise<AnalysisResult> {
+  const { analysisId, tenantId, videoKey } = data;
+  const { signal } = ctx;
+  const log = deps.logger.child({ analysisId, tenantId, attempt: ctx.attempt });
+  const started = Date.now();
+  const timingsMs: AnalysisResult['timingsMs'] = {};
+
+  const existing = await deps.store.get(analysisId);
+  if (!existing) {
+    await deleteVideo(deps.s3, deps.bucket, videoKey).catch((err: unknown) => log.warn({ err: errorMessage(err) }, 'temp object delete failed'));
+    log.warn('analysis record not found (expired or erased): job dropped');
+    throw new UnrecoverableError(`analysis_not_found: analysis ${analysisId} does not exist`);
+  }
+  if (existing.status === 'succeeded' && existing.result) {
+    await deleteVideo(deps.s3, deps.bucket, videoKey).catch((err: unknown) => log.warn({ err: errorMessage(err) }, 'temp object delete failed'));
+    log.info('analysis already succeeded: re-delivered job only cleaned up');
+    return existing.result;
+  }
+
+  await deps.store.markRunning(analysisId);
+  const progress = new ProgressReporter(deps.store, analysisId, log);
+  let stepStarted = Date.now();
+  let current: AnalysisStep = 'download';
+  const step = (name: AnalysisStep): void => {
+    throwIfAborted(signal);
+    timingsMs[current] = (timingsMs[current] ?? 0) + (Date.now() - stepStarted);
+    current = name;
+    stepStarted = Date.now();
+    progress.report(name, STEP_PERCENT[name]);
+  };
+
+  let dir: string | undefined;
+  let final = false;
+  let succeeded = false;
+  try {
+    step('download');
+    dir = await createJobDir(deps.workDir, analysisId);
+    const videoPath = join(dir, 'video');
+    const download = await downloadVideo(deps.s3, deps.bucket, videoKey, videoPath, deps.limits.video.maxBytes, signal);
+    log.debug({ bytes: download.bytes, ms: download.durationMs }, 'video downloaded');
+
+    step('probe');
+    const probe = await probeVideo(videoPath, deps.limits.video, { timeoutMs: deps.limits.probeTimeoutMs, signal });
+    const video: VideoFacts = {
+      container: probe.container, codec: probe.codec, width: probe.width, height: probe.height,
+      durationSec: probe.durationSec, bytes: probe.bytes, hasAudio: probe.hasAudio,
+    };
+
+    step('keyframes');
+    const framesDir = join(dir, 'frames');
+    await mkdir(framesDir);
+    const maxKeyframes = Math.max(1, Math.min(data.options.maxKeyframes ?? deps.limits.maxKeyframes, deps.limits.maxKeyframes));
+    const extraction = await extractKeyframes(videoPath, probe, { outDir: framesDir, maxKeyframes, timeoutMs: deps.limits.ffmpegTimeoutMs, signal });
+    const frames = extraction.frames;
+
+    step('upload');
+    const uploaded = await uploadKeyframes(deps.keyframes, analysisId, frames, { concurrency: deps.limits.uploadConcurrency, signal });
+
+    step('vision');
+    const context: CallContext = { tenantId, analysisId };
+    let done = 0;
+    const vision = await mapBounded(
+      frames,
+      deps.limits.visionConcurrency,
+      async (f) => {
+        const image = await readFile(f.path);
+        const r = await raceAbort(deps.ai.describeImage({ image, mimeType: 'image/jpeg', prompt: KEYFRAME_PROMPT, context, maxTokens: KEYFRAME_MAX_TOKENS }), signal);
+        done++;
+        progress.report('vision', STEP_PERCENT.vision + ((STEP_PERCENT.report - STEP_PERCENT.vision) * done) / frames.length);
+        return r;
+      },
+      signal,
+    );
+
+    step('report');
+    const notes = frames.map((f, i) => ({ index: f.index, timestampSec: f.timestampSec, note: vision[i]!.text.trim() }));
+    const prompt = reportPrompt(video, notes);
+    const answer = await raceAbort(
+      deps.ai.generateJson({ ...prompt, schema: TREND_REPORT_MODEL_SCHEMA, schemaName: TREND_REPORT_SCHEMA_NAME, context, maxTokens: REPORT_MAX_TOKENS }),
+      signal,
+    );
+    const report = acceptReport(answer.json, frames);
+
+    step('store');
+    const keyframes: KeyframeInfo[] = frames.map((f, i) => ({
+      index: f.index, timestampSec: f.timestampSec, blobName: uploaded[i]!.blobName,
+      width: f.width, height: f.height, bytes: f.bytes, note: notes[i]!.note,
+    }));
+    const modelCalls: ModelCallRecord[] = [...vision.map((v) => v.record), ...answer.records];
+    timingsMs[current] = Date.now() - stepStarted;
+    timingsMs.total = Date.now() - started;
+    const result: AnalysisResult = {
+      video,
+      keyframes,
+      modelCalls,
+      report: report as unknown as Record<string, unknown>,
+      totalCostUsd: Math.round(modelCalls.reduce((s, c) => s + c.costUsd, 0) * 1e6) / 1e6,
+      timingsMs,
+    };
+    await progress.flush();
+    await deps.store.complete(analysisId, result);
+    final = true;
+    succeeded = true;
+    log.info(
+      {
+        event: 'analysis_succeeded', timingsMs, keyframes: keyframes.length, decodedKeyframes: extraction.decodedKeyframes,
+        sampledFrames: extraction.sampledFrames, droppedDuplicates: extraction.droppedDuplicates, modelCalls: modelCalls.length,
+        costUsd: result.totalCostUsd,
+      },
+      'analysis succeeded',
+    );
+    return result;
+  } catch (caught) {
+    const err = signal.aborted && !(caught instanceof TerminalError) ? signal.reason : caught;
+    const terminal = isTerminal(err);
+    final = terminal || ctx.attempt >= ctx.maxAttempts;
+    const failure = failureOf(err);
+    timingsMs[current] = (timingsMs[current] ?? 0) + (Date.now() - stepStarted);
+    timingsMs.total = Date.now() - started;
+    await progress.flush();
+    await deps.store.fail(analysisId, failure, final).catch((e: unknown) => log.error({ err: errorMessage(e) }, 'could not record the failure'));
+    log[terminal ? 'info' : 'warn'](
+      { event: 'analysis_failed', step: current, code: failure.code, error: failure.message, final, retry: !final, timingsMs },
+      final ? 'analysis failed' : 'analysis attempt failed; BullMQ retries it',
+    );
+    if (terminal) throw err instanceof UnrecoverableError ? err : new UnrecoverableError(`${failure.code}: ${failure.message}`);
+    throw err;
+  } finally {
+    const cleanupStarted = Date.now();
+    if (dir) await removeJobDir(dir).catch((err: unknown) => log.error({ err: errorMessage(err) }, 'temp dir removal failed'));
+    if (final) {
+      await deleteVideo(deps.s3, deps.bucket, videoKey).catch((err: unknown) => log.error({ err: errorMessage(err) }, 'temp object delete failed (the bucket lifecycle rule will expire it)'));
+      if (!succeeded) {
+        await deleteKeyframes(deps.keyframes, analysisId).catch((err: unknown) => log.error({ err: errorMessage(err) }, 'keyframe blob cleanup failed'));
+      }
+    }
+    log.debug({ ms: Date.now() - cleanupStarted, final }, 'cleanup done');
+  }
+}

@@ -1,0 +1,84 @@
+/**
+ * Shared set-up of the AI coordinator tests: a real keyframe JPEG cut with ffmpeg from a `makeClip` clip, a
+ * registry pointing at the AI emulator, and a pino logger whose output is captured for secret checks.
+ *
+ * Prices are the Azure AI Foundry pay-as-you-go figures of reference/azure-ai-inference.md §10 (mid-2025 table
+ * mirroring LiteLLM `azure_ai/*`): Llama-3.2-11B-Vision-Instruct 0.37/0.37, DeepSeek-V3 1.14/4.56,
+ * DeepSeek-R1 1.35/5.40 USD per 1M input/output tokens.
+ */
+import { spawn } from 'node:child_process';
+import { mkdtemp, readFile, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { Writable } from 'node:stream';
+import { makeClip } from '../../../devstack/samples.ts';
+import { createLogger, type Logger } from '../../../services/platform/logger.ts';
+import type { ModelDeployment } from '../../../services/ai/model-deployment.ts';
+
+/** Emulator models matching {@link registry}. */
+export const EMULATOR_MODELS = [
+  { name: 'Llama-3.2-11B-Vision-Instruct', provider: 'Meta', vision: true },
+  { name: 'DeepSeek-V3', provider: 'DeepSeek' },
+  { name: 'DeepSeek-R1', provider: 'DeepSeek', reasoning: true },
+];
+
+/** Prices from reference/azure-ai-inference.md §10, USD per 1M tokens. */
+export const PRICES = {
+  vision: { input: 0.37, output: 0.37 },
+  v3: { input: 1.14, output: 4.56 },
+  r1: { input: 1.35, output: 5.4 },
+} as const;
+
+/** One deployment on the emulator. */
+export function deployment(endpoint: string, name: 'vision' | 'v3' | 'r1', over: Partial<ModelDeployment> = {}): ModelDeployment {
+  const base: Record<typeof name, ModelDeployment> = {
+    vision: { name: 'vision', use: ['vision'], endpoint, model: 'Llama-3.2-11B-Vision-Instruct', maxOutputTokens: 2048, quota: { requestsPerMinute: 600, tokensPerMinute: 1_000_000 }, pricePer1MTokens: PRICES.vision },
+    v3: { name: 'v3', use: ['text'], endpoint, model: 'DeepSeek-V3', quota: { requestsPerMinute: 600, tokensPerMinute: 1_000_000 }, pricePer1MTokens: PRICES.v3 },
+    r1: { name: 'r1', use: ['text', 'reasoning'], endpoint, model: 'DeepSeek-R1', reasoning: true, quota: { requestsPerMinute: 600, tokensPerMinute: 1_000_000 }, pricePer1MTokens: PRICES.r1 },
+  };
+  return { ...base[name], ...over };
+}
+
+/**
+ * A real keyframe: renders a 3 s clip with `makeClip`, cuts the frame at 1 s with
+ * `ffmpeg -ss 1 -i clip.mp4 -frames:v 1 x.jpg`, and returns the JPEG bytes (the temp dir is removed).
+ */
+export async function makeKeyframeJpeg(seekSec = 1): Promise<Buffer> {
+  const dir = await mkdtemp(join(tmpdir(), 'ai-test-'));
+  try {
+    const clip = await makeClip(join(dir, 'clip.mp4'), { seconds: 3, audio: false });
+    const out = join(dir, 'x.jpg');
+    await new Promise<void>((resolve, reject) => {
+      const p = spawn('ffmpeg', ['-hide_banner', '-v', 'error', '-nostdin', '-y', '-ss', String(seekSec), '-i', clip, '-frames:v', '1', out], { stdio: ['ignore', 'ignore', 'pipe'] });
+      let err = '';
+      p.stderr.on('data', (b: Buffer) => (err += b.toString()));
+      p.on('error', reject);
+      p.on('close', (code) => (code === 0 ? resolve() : reject(new Error(`ffmpeg exited with ${code}: ${err}`))));
+    });
+    return await readFile(out);
+  } finally {
+    await rm(dir, { recursive: true, force: true });
+  }
+}
+
+/** A debug-level logger whose every line is kept in memory. */
+export function capturedLogger(): { logger: Logger; text(): string } {
+  const chunks: string[] = [];
+  const sink = new Writable({
+    write(chunk: Buffer | string, _enc, cb) {
+      chunks.push(chunk.toString());
+      cb();
+    },
+  });
+  return { logger: createLogger('ai-test', 'debug', sink), text: () => chunks.join('') };
+}
+
+/** The error a promise rejects with (fails when it resolves). */
+export async function rejection(p: Promise<unknown>): Promise<unknown> {
+  try {
+    await p;
+  } catch (err) {
+    return err;
+  }
+  throw new Error('expected the call to fail, but it succeeded');
+}
