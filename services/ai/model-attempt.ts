@@ -89,6 +89,7 @@ export async function sendAttempt(
   body: ChatBody,
   o: { timeoutMs: number; signal: AbortSignal; estimate: { promptTokens: number; completionTokens: number } },
 ): Promise<AttemptOutcome> {
+  if (o.signal.aborted) throw o.signal.reason;
   const started = Date.now();
   const controller = new AbortController();
   let timedOut = false;

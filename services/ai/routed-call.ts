@@ -92,7 +92,7 @@ export async function routedCall(prompt: ChatPrompt, d: RoutedCallDeps): Promise
       }
       if (picked) break;
       if (neverFits === admitted.length) {
-        throw new TerminalError('request_exceeds_quota', `the request needs ~${promptEstimate} prompt tokens plus max_tokens, more than the tokens-per-minute quota of every ${prompt.task} deployment`);
+        throw new TerminalError('request_exceeds_quota', `the request needs ~${promptEstimate} prompt tokens plus max_tokens, more than the tokens-per-minute quota of every ${prompt.task} deployment; lower maxTokens (or the deployment's maxOutputTokens) or raise quota.tokensPerMinute`);
       }
       if (!Number.isFinite(soonest)) soonest = 50; // a half-open probe is in flight elsewhere: look again shortly
       if (waitedMs + soonest > d.budget.maxTotalWaitMs) outOfBudget(`waiting ${soonest} ms more would pass the ${d.budget.maxTotalWaitMs} ms wait budget`, soonest);

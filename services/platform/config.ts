@@ -69,6 +69,10 @@ export interface Config {
   RECONCILER_PORT: number;
   RECONCILE_INTERVAL_MS: number;
   RECONCILE_DRY_RUN: boolean;
+  /** Drift reports kept in Redis history. */
+  RECONCILE_HISTORY_LENGTH: number;
+  /** Reconciler leader lease, ms. */
+  RECONCILE_LOCK_TTL_MS: number;
   /**
    * Snapshot of the whole environment, for `${VAR}` interpolation in desired-state documents (the same
    * convention as Copilot manifests). Never logged.

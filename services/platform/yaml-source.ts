@@ -90,7 +90,7 @@ export function parseJsonPointer(pointer: string): string[] {
 export function parseYamlSource(text: string, file: string, options: ParseYamlOptions = {}): YamlSource {
   const cfn = options.cloudFormation === true;
   const lineCounter = new LineCounter();
-  const doc = parseDocument(text, { lineCounter, customTags: cfn ? CFN_CUSTOM_TAGS : [], prettyErrors: false });
+  const doc = parseDocument(text, { lineCounter, customTags: cfn ? CFN_CUSTOM_TAGS : [] });
   const problems: Problem[] = [];
   for (const e of [...doc.errors, ...doc.warnings]) {
     const pos = e.linePos?.[0];

@@ -15,6 +15,10 @@ import { ModelRouter } from '../../services/ai/model-router.ts';
 import { checkDescribeImage, DEFAULT_REQUEST_LIMITS } from '../../services/ai/request-limits.ts';
 import { errorDetails, isRetryableStatus } from '../../services/ai/model-attempt.ts';
 import { ValidationError } from '../../services/platform/errors.ts';
+import type { ModelSpec } from '../../services/platform/desired-state.ts';
+
+/** Compile-time check: a desired-state model entry is a ModelDeployment (typecheck fails otherwise). */
+export const fromDesiredState = (s: ModelSpec): ModelDeployment => s;
 
 function deployment(over: Partial<ModelDeployment> = {}): ModelDeployment {
   return {

@@ -16,6 +16,7 @@ import { createDefaultHttpClient, type HttpClient } from '@azure/core-rest-pipel
 import { Redis } from 'ioredis';
 import { startAiEmulator, type AiEmulator } from '../../devstack/emulators/azure-ai/index.ts';
 import { createAiCoordinator } from '../../services/ai/coordinator.ts';
+import { aiCoordinatorOptionsFromConfig } from '../../services/ai/options-from-config.ts';
 import { cachedAssertion, createModelCredential, createModelCredentialFromConfig } from '../../services/ai/credentials.ts';
 import { TerminalError, ValidationError } from '../../services/platform/errors.ts';
 import { startTestStack, type TestStack } from '../support/stack.ts';
@@ -117,6 +118,17 @@ test('a key is accepted only in the dev profile; the config mapping picks the cr
   assert.match(refuse(() => createModelCredentialFromConfig({ AI_AUTH: 'workload-identity', APP_PROFILE: 'production' })), /AZURE_FEDERATED_TOKEN_FILE: .*clientId is a required parameter/);
   assert.ok(isTokenCredential(createModelCredential({ kind: 'workload-identity', options: { tenantId: TENANT, clientId: CLIENT, tokenFilePath: '/var/run/secrets/azure/tokens/azure-identity-token' } })));
   assert.ok(isTokenCredential(createModelCredentialFromConfig({ AI_AUTH: 'managed-identity', APP_PROFILE: 'staging' })));
+});
+
+test('options from config: insecure http only in dev; version, timeout, prefix and credential from config', () => {
+  const base = { AI_API_VERSION: '2025-04-01' as const, AI_TIMEOUT_MS: 90_000, REDIS_KEY_PREFIX: 'ct' };
+  const dev = aiCoordinatorOptionsFromConfig({ ...base, APP_PROFILE: 'dev', AI_AUTH: 'key', AZURE_AI_API_KEY: API_KEY }, [deployment(emu.endpoint, 'v3')], redis);
+  assert.equal({ insecure: dev.allowInsecureConnection, v: dev.apiVersion, t: dev.timeoutMs, p: dev.keyPrefix }, { insecure: true, v: '2025-04-01', t: 90_000, p: 'ct' });
+  assert.instance(dev.credential, AzureKeyCredential);
+  const prod = aiCoordinatorOptionsFromConfig({ ...base, APP_PROFILE: 'production', AI_AUTH: 'managed-identity' }, [deployment(emu.endpoint, 'v3')], redis);
+  assert.is(prod.allowInsecureConnection, false);
+  assert.ok(isTokenCredential(prod.credential));
+  assert.throws(() => createAiCoordinator(prod), (e: unknown) => e instanceof ValidationError && e.render().includes('models[0].endpoint: is http'));
 });
 
 test('cachedAssertion reuses a JWT until 60 s before its exp, and shares one pending fetch', async () => {

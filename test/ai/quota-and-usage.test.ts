@@ -4,7 +4,9 @@
  */
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
+import { randomUUID } from 'node:crypto';
 import { Redis } from 'ioredis';
+import { LuaScript } from '../../services/ai/lua-script.ts';
 import { startTestStack, type TestStack } from '../support/stack.ts';
 import { QuotaLimiter } from '../../services/ai/quota-limiter.ts';
 import { UsageLedger, utcDay } from '../../services/ai/usage-ledger.ts';
@@ -149,6 +151,14 @@ test('response cache: first hit in order, misses on damaged entries, off with tt
   assert.ok((await redis.ttl(`${stack.keyPrefix}:ai:cache:h2`)) > 50);
   const off = new ResponseCache(redis, stack.keyPrefix, 0, log);
   assert.is(await off.first(['h2']), undefined);
+});
+
+test('LuaScript loads itself on NOSCRIPT and then runs by SHA1', async () => {
+  const script = new LuaScript(`-- ${randomUUID()}\nreturn ARGV[1] .. KEYS[1]`);
+  assert.is(await redis.script('EXISTS', script.sha1).then((r) => (r as number[])[0]), 0);
+  assert.is(await script.run(redis, ['k'], ['v']), 'vk');
+  assert.is(await redis.script('EXISTS', script.sha1).then((r) => (r as number[])[0]), 1);
+  assert.is(await script.run(redis2, ['k2'], [1]), '1k2');
 });
 
 test.run();

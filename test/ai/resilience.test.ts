@@ -61,12 +61,13 @@ function chatCallsSince(start: number): AiCallRecord[] {
 }
 
 test('429 with retry-after-ms: every retry arrives no earlier than the stated wait; calls bounded', async () => {
-  const ai = coordinator({ breaker: { failureThreshold: 10 } });
+  const ai = coordinator({ breaker: { failureThreshold: 10 }, retry: { maxAttempts: 6, maxTotalWaitMs: 5_000 } });
   const start = emu.calls.records.length;
-  emu.faults.throttle({ forMs: 450, retryAfterMs: 300, header: 'retry-after-ms' });
+  emu.faults.throttle({ forMs: 700, retryAfterMs: 300, header: 'retry-after-ms' });
   const { records } = await ai.generateJson(ask('retry-after-ms'));
   const calls = chatCallsSince(start);
-  assert.ok(calls.length >= 2 && calls.length <= 3, `calls: ${calls.map((c) => c.status).join(',')}`);
+  // The window lasts 700 ms and each 429 asks for 300 ms: at most ceil(700 / 300) = 3 throttled calls, then one answer.
+  assert.ok(calls.length >= 2 && calls.length <= 4, `calls: ${calls.map((c) => c.status).join(',')}`);
   assert.equal(calls.map((c) => c.status), [...Array(calls.length - 1).fill(429), 200]);
   for (let i = 1; i < calls.length; i++) {
     const gap = calls[i]!.atMs - calls[i - 1]!.atMs;
@@ -79,7 +80,7 @@ test('429 with retry-after-ms: every retry arrives no earlier than the stated wa
 test('429 with retry-after in seconds (flat error body) is honoured too', async () => {
   const ai = coordinator({ breaker: { failureThreshold: 10 } });
   const start = emu.calls.records.length;
-  emu.faults.throttle({ forMs: 200, retryAfterMs: 1000, header: 'retry-after', bodyShape: 'flat' });
+  emu.faults.throttle({ forMs: 900, retryAfterMs: 1000, header: 'retry-after', bodyShape: 'flat' });
   await ai.generateJson(ask('retry-after seconds'));
   const calls = chatCallsSince(start);
   assert.equal(calls.map((c) => c.status), [429, 200]);
@@ -223,6 +224,21 @@ test('a timeout is retried and then reported as TransientError', async () => {
   for (let i = 0; i < 60 && chatCallsSince(start).length < 2; i++) await new Promise((r) => setTimeout(r, 50));
   assert.is(chatCallsSince(start).length, 2);
   await ai.close();
+});
+
+test('close() cuts a call short with TransientError (the job can run elsewhere) and refuses new calls', async () => {
+  const ai = coordinator();
+  emu.faults.latency(2_000);
+  const pending = rejection(ai.generateJson(ask('closing')));
+  await new Promise((r) => setTimeout(r, 100));
+  await ai.close();
+  const err = await pending;
+  assert.instance(err, TransientError);
+  assert.is((err as TransientError).code, 'coordinator_closed');
+  const after = await rejection(ai.generateJson(ask('after close')));
+  assert.instance(after, TransientError);
+  assert.is((after as TransientError).code, 'coordinator_closed');
+  emu.faults.clear();
 });
 
 test.run();

@@ -14,6 +14,7 @@ import { AzureKeyCredential } from '@azure/core-auth';
 import { Ajv } from 'ajv';
 import addFormatsModule from 'ajv-formats';
 import sharp from 'sharp';
+import fc from 'fast-check';
 import { startAiEmulator, type AiEmulator } from '../../devstack/emulators/azure-ai/index.ts';
 import { makeClip, samplePath } from '../../devstack/samples.ts';
 
@@ -175,6 +176,14 @@ test('response_format json_schema: every answer validates against the caller\'s 
     const value: unknown = JSON.parse(body.choices[0]!.message.content!);
     assert.ok(validate(value), `${model} / ${JSON.stringify(text)}: ${ajv.errorsText(validate.errors)}\n${JSON.stringify(value)}`);
   }
+  await fc.assert(
+    fc.asyncProperty(fc.string({ minLength: 1, maxLength: 80 }), async (text) => {
+      const body = completion(await chat({ model: LLAMA, messages: [{ role: 'user', content: text }], response_format: { type: 'json_schema', json_schema: { name: 'trend', schema } } }));
+      const value: unknown = JSON.parse(body.choices[0]!.message.content!);
+      assert.ok(validate(value), `${JSON.stringify(text)}: ${ajv.errorsText(validate.errors)}`);
+    }),
+    { numRuns: 40, seed: 20261129 },
+  );
   const bad = await chat({ model: LLAMA, messages: [{ role: 'user', content: 'x' }], response_format: { type: 'json_schema', json_schema: { name: 'bad name!', schema } } });
   assert.is(bad.status, '422');
   assert.equal((bad.body as ErrorBody).error.detail?.loc, ['body', 'response_format', 'json_schema', 'name']);
@@ -210,7 +219,7 @@ test('reasoning model: reasoning_content on 2025-04-01, inline <think> on 2024-0
   assert.is(short.choices[0]!.finish_reason, 'length');
   assert.ok(short.usage.completion_tokens <= 10);
 
-  const other = await client.path('/chat/completions?api-version=2023-12-01').post({ body: { model: R1, messages } as never });
+  const other = await modelClient(KEY, '2023-12-01').path('/chat/completions').post({ body: { model: R1, messages } });
   assert.is(other.status, '400');
   assert.match((other.body as ErrorBody).error.message, /api-version/);
 });

@@ -11,6 +11,7 @@ export function seconds(ms: number): number {
   return ms / 1000;
 }
 
+/** ECS tags as the API returns them (copies). */
 export function renderTags(tags: EcsTag[]): Json[] {
   return tags.map((t) => ({ key: t.key, value: t.value }));
 }

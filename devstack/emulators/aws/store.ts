@@ -149,26 +149,32 @@ export class AwsState {
 
   constructor(readonly options: StateOptions) {}
 
+  /** Account id used in ARNs. */
   get accountId(): string {
     return this.options.accountId;
   }
 
+  /** Region used in ARNs. */
   get region(): string {
     return this.options.region;
   }
 
+  /** The clock, epoch ms. */
   now(): number {
     return this.options.now();
   }
 
+  /** `arn:aws:ecs:<region>:<account>:cluster/<name>`. */
   clusterArn(name: string): string {
     return `arn:aws:ecs:${this.region}:${this.accountId}:cluster/${name}`;
   }
 
+  /** `arn:aws:ecs:<region>:<account>:service/<cluster>/<name>` (the long ARN format). */
   serviceArn(cluster: string, name: string): string {
     return `arn:aws:ecs:${this.region}:${this.accountId}:service/${cluster}/${name}`;
   }
 
+  /** `arn:aws:ecs:<region>:<account>:task-definition/<family>:<revision>`. */
   taskDefinitionArn(family: string, revision: number): string {
     return `arn:aws:ecs:${this.region}:${this.accountId}:task-definition/${family}:${revision}`;
   }

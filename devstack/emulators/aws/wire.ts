@@ -65,6 +65,7 @@ export class FieldReader {
     throw new AwsServiceError(this.invalidType, `${this.path(name)} ${what}`);
   }
 
+  /** True when the member is present and not null. */
   has(name: string): boolean {
     return this.obj[name] !== undefined && this.obj[name] !== null;
   }
@@ -121,6 +122,7 @@ export class FieldReader {
     return v;
   }
 
+  /** An optional boolean member. */
   bool(name: string): boolean | undefined {
     const v = this.obj[name];
     if (v === undefined || v === null) return undefined;

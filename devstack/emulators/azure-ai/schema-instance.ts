@@ -177,11 +177,15 @@ export function schemaInstance(schema: unknown, ctx: InstanceContext, root: unkn
       const itemSchema = Array.isArray(s.items) ? (s.additionalItems ?? {}) : (s.items ?? {});
       const out: unknown[] = [];
       const seen = new Set<string>();
+      let collisions = 0;
       for (let i = 0; out.length < Math.max(n, prefix.length) && i < n * 20 + prefix.length + 20; i++) {
         const sub = out.length < prefix.length ? prefix[out.length] : itemSchema;
-        const v = schemaInstance(sub, ctx, root, name.replace(/s$/, ''), depth + 1, i >= n ? i - n + 1 : 0);
+        const v = schemaInstance(sub, ctx, root, name.replace(/s$/, ''), depth + 1, collisions);
         const key = JSON.stringify(v);
-        if (s.uniqueItems === true && seen.has(key)) continue;
+        if (s.uniqueItems === true && seen.has(key)) {
+          collisions += 1;
+          continue;
+        }
         seen.add(key);
         out.push(v);
       }

@@ -36,8 +36,8 @@ function mergeValue(base: unknown, override: unknown, path: string[]): unknown {
   const out: PlainObject = cloneValue(base);
   const parent = path.join('.');
   for (const [key, value] of Object.entries(override)) {
-    out[key] = mergeValue(base[key], value, [...path, key]);
     if (value === null || value === undefined) continue;
+    out[key] = mergeValue(base[key], value, [...path, key]);
     for (const rule of EXCLUSIVE) {
       if (rule.parent !== parent || !rule.fields.includes(key)) continue;
       for (const other of rule.fields) if (other !== key && !(other in override)) delete out[other];

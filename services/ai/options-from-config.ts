@@ -1,0 +1,39 @@
+/**
+ * Coordinator options from the runtime configuration, so every process derives them the same way:
+ * `AI_API_VERSION`, `AI_TIMEOUT_MS`, `REDIS_KEY_PREFIX`, the credential from `AI_AUTH` / `AZURE_AI_API_KEY`, and
+ * `allowInsecureConnection` only in the `dev` profile (staging and production keep TLS: DESIGN.md §10).
+ */
+import type { Redis } from 'ioredis';
+import type { Config } from '../platform/config.ts';
+import type { Logger } from '../platform/logger.ts';
+import type { AiCoordinatorOptions } from './coordinator.ts';
+import { createModelCredentialFromConfig } from './credentials.ts';
+import type { ModelDeployment } from './model-deployment.ts';
+
+/** The configuration fields the coordinator reads. */
+export type AiConfig = Pick<Config, 'APP_PROFILE' | 'AI_AUTH' | 'AZURE_AI_API_KEY' | 'AI_API_VERSION' | 'AI_TIMEOUT_MS' | 'REDIS_KEY_PREFIX'>;
+
+/**
+ * @param models the registry (desired state `spec.azure.models`).
+ * @param extra anything else to set (retry budget, breaker, cache TTL, daily budgets, limits).
+ * @throws ValidationError from the credential (a key outside dev, a missing key, workload identity not configured).
+ */
+export function aiCoordinatorOptionsFromConfig(
+  config: AiConfig,
+  models: ModelDeployment[],
+  redis: Redis,
+  logger?: Logger,
+  extra: Partial<Omit<AiCoordinatorOptions, 'models' | 'redis' | 'credential' | 'keyPrefix'>> = {},
+): AiCoordinatorOptions {
+  return {
+    models,
+    redis,
+    credential: createModelCredentialFromConfig(config),
+    keyPrefix: config.REDIS_KEY_PREFIX,
+    apiVersion: config.AI_API_VERSION,
+    timeoutMs: config.AI_TIMEOUT_MS,
+    allowInsecureConnection: config.APP_PROFILE === 'dev',
+    ...(logger ? { logger } : {}),
+    ...extra,
+  };
+}

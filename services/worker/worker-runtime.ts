@@ -1,0 +1,133 @@
+/**
+ * Builds a running worker process from its configuration: the model registry from the desired state, the model
+ * credential, the AI coordinator, the S3 and Blob clients, the analysis store, the start-up sweep of orphaned
+ * temp dirs, and the BullMQ worker. {@link WorkerRuntime.stop} undoes all of it. `main.ts` adds signal handling.
+ */
+import { mkdir } from 'node:fs/promises';
+import { hostname, tmpdir } from 'node:os';
+import { isTokenCredential } from '@azure/core-auth';
+import type { Worker } from 'bullmq';
+import type { Config } from '../platform/config.ts';
+import type { Logger } from '../platform/logger.ts';
+import { createRedis } from '../platform/redis.ts';
+import { createS3Client } from '../platform/aws.ts';
+import { createBlobServiceClient } from '../platform/blob.ts';
+import { loadDesiredState } from '../platform/desired-state.ts';
+import { ValidationError, errorMessage } from '../platform/errors.ts';
+import { AnalysisStore } from '../analyses/store.ts';
+import { createAiCoordinator } from '../ai/coordinator.ts';
+import { createModelCredentialFromConfig } from '../ai/credentials.ts';
+import { closeWorker, createAnalysisWorker, type AnalysisJobSummary } from './worker.ts';
+import { sweepOrphanedJobDirs } from './job-dirs.ts';
+import type { PipelineDeps } from './pipeline.ts';
+import type { AnalysisJobData } from '../analyses/types.ts';
+
+/** Blob uploads in flight per job. */
+const UPLOAD_CONCURRENCY = 4;
+/** ffprobe wall-clock limit, ms: bounded probesize/analyzeduration make a healthy probe take well under a second. */
+const PROBE_TIMEOUT_MS = 15_000;
+
+/** A started worker process. */
+export interface WorkerRuntime {
+  worker: Worker<AnalysisJobData, AnalysisJobSummary>;
+  /** Parent of the per-job temp dirs. */
+  workDir: string;
+  /**
+   * Stops taking jobs, waits up to `graceMs` for active ones, then closes the coordinator and connections.
+   * @returns `closed` when every active job finished within the grace period, else `timeout`.
+   */
+  stop(graceMs: number): Promise<'closed' | 'timeout'>;
+}
+
+/**
+ * Starts the worker described by `config`.
+ * @throws ValidationError when the desired state is invalid or has no model for a task, or the Blob settings
+ *   cannot give a client; Error when the keyframes container is missing outside the dev profile.
+ */
+export async function startWorkerRuntime(config: Config, logger: Logger): Promise<WorkerRuntime> {
+  if (!config.DESIRED_STATE_FILE || !config.S3_TEMP_BUCKET) {
+    throw new ValidationError('worker configuration incomplete:', [{ where: 'DESIRED_STATE_FILE, S3_TEMP_BUCKET', message: 'are required for the worker role' }], 'invalid_config');
+  }
+  const desired = await loadDesiredState(config.DESIRED_STATE_FILE, config.interpolationEnv);
+  const models = desired.spec.azure?.models ?? [];
+  const missing = (['vision', 'text'] as const).filter((task) => !models.some((m) => m.use.includes(task)));
+  if (missing.length > 0) {
+    throw new ValidationError(`desired state ${config.DESIRED_STATE_FILE} has no model for:`, missing.map((t) => ({ where: `${config.DESIRED_STATE_FILE} /spec/azure/models`, message: `no model with use "${t}"` })), 'invalid_desired_state');
+  }
+
+  const credential = createModelCredentialFromConfig(config);
+  const shared = createRedis(config.REDIS_URL, 'general');
+  const workerConnection = createRedis(config.REDIS_URL, 'worker');
+  shared.on('error', (err) => logger.warn({ err: errorMessage(err) }, 'redis (shared) error'));
+  workerConnection.on('error', (err) => logger.warn({ err: errorMessage(err) }, 'redis (worker) error'));
+
+  const ai = createAiCoordinator({
+    models,
+    credential,
+    redis: shared,
+    keyPrefix: config.REDIS_KEY_PREFIX,
+    apiVersion: config.AI_API_VERSION,
+    allowInsecureConnection: config.APP_PROFILE === 'dev',
+    timeoutMs: config.AI_TIMEOUT_MS,
+    logger,
+  });
+  const s3 = createS3Client(config);
+  const blobService = createBlobServiceClient(config, isTokenCredential(credential) ? credential : undefined);
+  const container = blobService.getContainerClient(config.KEYFRAMES_CONTAINER);
+  if (config.APP_PROFILE === 'dev') await container.createIfNotExists();
+  else if (!(await container.exists())) {
+    throw new Error(`keyframes container "${config.KEYFRAMES_CONTAINER}" does not exist (it is created by the Copilot addon / reconciler)`);
+  }
+
+  const workDir = config.WORK_DIR ?? tmpdir();
+  await mkdir(workDir, { recursive: true });
+  const swept = await sweepOrphanedJobDirs(workDir, config.JOB_TIMEOUT_MS);
+  if (swept.length > 0) logger.warn({ event: 'orphaned_job_dirs_removed', count: swept.length, dirs: swept }, 'removed temp dirs left by a killed worker');
+
+  const deps: PipelineDeps = {
+    s3,
+    bucket: config.S3_TEMP_BUCKET,
+    keyframes: container,
+    ai,
+    store: new AnalysisStore(shared, config.REDIS_KEY_PREFIX),
+    logger,
+    limits: {
+      video: {
+        maxBytes: config.VIDEO_MAX_BYTES,
+        maxDurationSec: config.VIDEO_MAX_DURATION_SEC,
+        maxLongSidePx: config.VIDEO_MAX_LONG_SIDE_PX,
+        maxShortSidePx: config.VIDEO_MAX_SHORT_SIDE_PX,
+      },
+      maxKeyframes: config.KEYFRAMES_MAX,
+      visionConcurrency: config.VISION_CONCURRENCY,
+      uploadConcurrency: UPLOAD_CONCURRENCY,
+      probeTimeoutMs: PROBE_TIMEOUT_MS,
+      ffmpegTimeoutMs: config.JOB_TIMEOUT_MS,
+    },
+    workDir,
+  };
+  const worker = createAnalysisWorker(workerConnection, deps, {
+    queueName: config.QUEUE_NAME,
+    prefix: config.REDIS_KEY_PREFIX,
+    concurrency: config.WORKER_CONCURRENCY,
+    jobTimeoutMs: config.JOB_TIMEOUT_MS,
+    name: `worker-${hostname()}-${process.pid}`,
+  });
+  logger.info(
+    { event: 'worker_started', queue: config.QUEUE_NAME, concurrency: config.WORKER_CONCURRENCY, models: models.map((m) => `${m.name}:${m.use.join('+')}`), workDir },
+    'worker started',
+  );
+
+  return {
+    worker,
+    workDir,
+    stop: async (graceMs) => {
+      const outcome = await closeWorker(worker, graceMs);
+      await ai.close();
+      s3.destroy();
+      shared.disconnect();
+      workerConnection.disconnect();
+      return outcome;
+    },
+  };
+}

@@ -1,0 +1,261 @@
+/**
+ * POST /v1/analyses and GET /v1/analyses/:id: body validation with field paths, tenant isolation, the upload check,
+ * the BullMQ job (id, priority, options), Idempotency-Key, and 503 while Redis is down.
+ */
+import { suite } from 'uvu';
+import * as assert from 'uvu/assert';
+import { randomBytes, randomUUID } from 'node:crypto';
+import { PutObjectCommand } from '@aws-sdk/client-s3';
+import { freePort } from '../../devstack/standins/ports.ts';
+import { TIER_PRIORITY, type AnalysisRecord } from '../../services/analyses/types.ts';
+import type { DevTokenClaims } from '../../devstack/dev-keys.ts';
+import { ANALYSIS_JOB_NAME } from '../../services/analyses/queue.ts';
+import { dataOf, errorOf, startApiHarness, TEST_BODY_LIMIT_BYTES, TEST_BUCKET, type ApiHarness } from './api-harness.ts';
+
+const h: ApiHarness = await startApiHarness('api-analyses');
+const writer = await h.token('analyses:write analyses:read', { tier: 'pro' });
+
+/** Uploads random bytes through the API's presigned URL, as a client would; returns the videoKey. */
+async function upload(token = writer, bytes = 4096): Promise<string> {
+  const r = await h.call('POST', '/v1/uploads', { token, body: { contentType: 'video/mp4', bytes } });
+  const t = dataOf<{ uploadUrl: string; videoKey: string; headers: Record<string, string> }>(r);
+  const put = await fetch(t.uploadUrl, { method: 'PUT', headers: t.headers, body: randomBytes(bytes) });
+  assert.is(put.status, 200);
+  return t.videoKey;
+}
+
+/** Jobs of the queue for one analysis video. */
+async function jobsFor(videoKey: string): Promise<number> {
+  const jobs = await h.queue.getJobs(['prioritized', 'waiting', 'active', 'delayed']);
+  return jobs.filter((j) => j.data.videoKey === videoKey).length;
+}
+
+function problemAt(r: { status: number; text: string; body: unknown; headers: Headers }, where: string): string {
+  const e = errorOf(r);
+  const p = e.details?.problems?.find((x) => x.where === where);
+  if (!p) throw new Error(`no problem at ${where}: ${r.text}`);
+  return p.message;
+}
+
+const body = suite('POST /v1/analyses rejects a bad request with the field that is wrong');
+
+body('missing videoKey: 400 validation_failed at body.videoKey', async () => {
+  const r = await h.call('POST', '/v1/analyses', { token: writer, body: {} });
+  assert.is(r.status, 400);
+  assert.is(errorOf(r).code, 'validation_failed');
+  assert.is(problemAt(r, 'body.videoKey'), 'is required');
+});
+
+body('videoKey of the wrong type: body.videoKey must be string', async () => {
+  const r = await h.call('POST', '/v1/analyses', { token: writer, body: { videoKey: 42 } });
+  assert.is(r.status, 400);
+  assert.is(problemAt(r, 'body.videoKey'), 'must be string');
+});
+
+body('nested option of the wrong type: body.options.maxKeyframes', async () => {
+  const r = await h.call('POST', '/v1/analyses', { token: writer, body: { videoKey: `uploads/acme/${randomUUID()}`, options: { maxKeyframes: 'many' } } });
+  assert.is(r.status, 400);
+  assert.is(problemAt(r, 'body.options.maxKeyframes'), 'must be integer');
+});
+
+body('unknown fields at any depth are rejected', async () => {
+  const r = await h.call('POST', '/v1/analyses', { token: writer, body: { videoKey: `uploads/acme/${randomUUID()}`, priority: 1, options: { model: 'x' } } });
+  assert.is(r.status, 400);
+  assert.is(problemAt(r, 'body.priority'), 'is not an allowed field');
+  assert.is(problemAt(r, 'body.options.model'), 'is not an allowed field');
+});
+
+body('a videoKey that is not an upload key: pattern problem at body.videoKey', async () => {
+  const r = await h.call('POST', '/v1/analyses', { token: writer, body: { videoKey: '../../etc/passwd' } });
+  assert.is(r.status, 400);
+  assert.match(problemAt(r, 'body.videoKey'), /must match pattern/);
+});
+
+body('a body that is not JSON: 415 unsupported_media_type', async () => {
+  const r = await h.call('POST', '/v1/analyses', { token: writer, body: 'videoKey=x', headers: { 'content-type': 'application/x-www-form-urlencoded' } });
+  assert.is(r.status, 415);
+  assert.is(errorOf(r).code, 'unsupported_media_type');
+  assert.match(errorOf(r).message, /application\/json/);
+});
+
+body('malformed JSON: 400 invalid_json at body', async () => {
+  const r = await h.call('POST', '/v1/analyses', { token: writer, body: '{"videoKey": ' });
+  assert.is(r.status, 400);
+  assert.is(errorOf(r).code, 'invalid_json');
+  assert.is(problemAt(r, 'body'), 'is not valid JSON');
+});
+
+body('a JSON array instead of an object: body must be object', async () => {
+  const r = await h.call('POST', '/v1/analyses', { token: writer, body: '[]' });
+  assert.is(r.status, 400);
+  assert.is(problemAt(r, 'body'), 'must be object');
+});
+
+body(`a body over API_BODY_LIMIT_BYTES (${TEST_BODY_LIMIT_BYTES}): 413 body_too_large`, async () => {
+  const r = await h.call('POST', '/v1/analyses', { token: writer, body: { videoKey: 'x'.repeat(TEST_BODY_LIMIT_BYTES + 10) } });
+  assert.is(r.status, 413);
+  assert.is(errorOf(r).code, 'body_too_large');
+  assert.match(errorOf(r).message, new RegExp(String(TEST_BODY_LIMIT_BYTES)));
+});
+
+body('an Idempotency-Key over 128 characters: header.Idempotency-Key', async () => {
+  const r = await h.call('POST', '/v1/analyses', { token: writer, body: { videoKey: `uploads/acme/${randomUUID()}` }, headers: { 'idempotency-key': 'k'.repeat(129) } });
+  assert.is(r.status, 400);
+  assert.match(problemAt(r, 'header.Idempotency-Key'), /128/);
+});
+
+body("another tenant's upload key: body.videoKey must start with uploads/acme/", async () => {
+  const r = await h.call('POST', '/v1/analyses', { token: writer, body: { videoKey: `uploads/globex/${randomUUID()}` } });
+  assert.is(r.status, 400);
+  assert.is(problemAt(r, 'body.videoKey'), 'must start with uploads/acme/');
+});
+
+body('a key with no uploaded object: 400 upload_not_found', async () => {
+  const r = await h.call('POST', '/v1/analyses', { token: writer, body: { videoKey: `uploads/acme/${randomUUID()}` } });
+  assert.is(r.status, 400);
+  assert.is(errorOf(r).code, 'upload_not_found');
+  assert.match(problemAt(r, 'body.videoKey'), /no uploaded object/);
+});
+
+const create = suite('POST /v1/analyses');
+
+create('202 with the queued record and Location; the BullMQ job has jobId = analysis id and the tier priority', async () => {
+  const videoKey = await upload();
+  const r = await h.call('POST', '/v1/analyses', { token: writer, body: { videoKey, options: { maxKeyframes: 6 } } });
+  assert.is(r.status, 202, r.text);
+  const rec = dataOf<AnalysisRecord>(r);
+  assert.match(rec.id, /^an_[0-9a-f]{32}$/);
+  assert.is(r.headers.get('location'), `/v1/analyses/${rec.id}`);
+  assert.is(rec.status, 'queued');
+  assert.is(rec.tenantId, 'acme');
+  assert.is(rec.tier, 'pro');
+  assert.equal(rec.options, { maxKeyframes: 6 });
+
+  const job = await h.queue.getJob(rec.id);
+  assert.ok(job, 'the job exists under the analysis id');
+  assert.is(job.name, ANALYSIS_JOB_NAME);
+  assert.is(job.opts.priority, TIER_PRIORITY.pro);
+  assert.is(job.opts.attempts, h.config.JOB_ATTEMPTS);
+  assert.equal(job.data, { analysisId: rec.id, tenantId: 'acme', videoKey, options: { maxKeyframes: 6 } });
+  assert.is(await job.getState(), 'prioritized');
+});
+
+create('the priority follows the tier claim; a missing or unknown tier is free', async () => {
+  for (const [tier, expected] of [['enterprise', TIER_PRIORITY.enterprise], [undefined, TIER_PRIORITY.free], ['platinum', TIER_PRIORITY.free]] as const) {
+    // 'platinum' is deliberately not a Tier: the API must treat what it does not know as free.
+    const claims = (tier === undefined ? {} : { tier }) as unknown as Partial<DevTokenClaims>;
+    const t = await h.token('analyses:write', claims);
+    const r = await h.call('POST', '/v1/analyses', { token: t, body: { videoKey: await upload(t) } });
+    assert.is(r.status, 202);
+    const job = await h.queue.getJob(dataOf<AnalysisRecord>(r).id);
+    assert.is(job?.opts.priority, expected, `tier ${String(tier)}`);
+  }
+});
+
+create('the same Idempotency-Key returns the same analysis (200) and enqueues one job', async () => {
+  const videoKey = await upload();
+  const key = `idem-${randomUUID()}`;
+  const first = await h.call('POST', '/v1/analyses', { token: writer, body: { videoKey }, headers: { 'idempotency-key': key } });
+  const again = await h.call('POST', '/v1/analyses', { token: writer, body: { videoKey }, headers: { 'idempotency-key': key } });
+  assert.is(first.status, 202);
+  assert.is(again.status, 200);
+  assert.is(dataOf<AnalysisRecord>(again).id, dataOf<AnalysisRecord>(first).id);
+  assert.is(again.headers.get('location'), `/v1/analyses/${dataOf<AnalysisRecord>(first).id}`);
+  assert.is(await jobsFor(videoKey), 1);
+});
+
+create('concurrent requests with one Idempotency-Key create one analysis and one job', async () => {
+  const videoKey = await upload();
+  const key = `race-${randomUUID()}`;
+  const rs = await Promise.all(Array.from({ length: 6 }, () => h.call('POST', '/v1/analyses', { token: writer, body: { videoKey }, headers: { 'idempotency-key': key } })));
+  assert.equal(rs.map((r) => r.status).sort(), [200, 200, 200, 200, 200, 202]);
+  assert.is(new Set(rs.map((r) => dataOf<AnalysisRecord>(r).id)).size, 1);
+  assert.is(await jobsFor(videoKey), 1);
+});
+
+create('the same key with a different body is 409 conflict', async () => {
+  const videoKey = await upload();
+  const key = `conf-${randomUUID()}`;
+  assert.is((await h.call('POST', '/v1/analyses', { token: writer, body: { videoKey }, headers: { 'idempotency-key': key } })).status, 202);
+  const r = await h.call('POST', '/v1/analyses', { token: writer, body: { videoKey, options: { maxKeyframes: 3 } }, headers: { 'idempotency-key': key } });
+  assert.is(r.status, 409);
+  assert.is(errorOf(r).code, 'conflict');
+});
+
+create('an Idempotency-Key is scoped to the tenant', async () => {
+  const key = `shared-${randomUUID()}`;
+  const globex = await h.token('analyses:write', { tenant_id: 'globex' });
+  const a = await h.call('POST', '/v1/analyses', { token: writer, body: { videoKey: await upload() }, headers: { 'idempotency-key': key } });
+  const b = await h.call('POST', '/v1/analyses', { token: globex, body: { videoKey: await upload(globex) }, headers: { 'idempotency-key': key } });
+  assert.is(a.status, 202);
+  assert.is(b.status, 202);
+  assert.is.not(dataOf<AnalysisRecord>(a).id, dataOf<AnalysisRecord>(b).id);
+});
+
+create('a repeated key re-enqueues a queued analysis whose job was lost, under the same job id', async () => {
+  const videoKey = await upload();
+  const key = `heal-${randomUUID()}`;
+  const first = await h.call('POST', '/v1/analyses', { token: writer, body: { videoKey }, headers: { 'idempotency-key': key } });
+  const id = dataOf<AnalysisRecord>(first).id;
+  await (await h.queue.getJob(id))!.remove(); // as if the first enqueue never reached Redis
+  const again = await h.call('POST', '/v1/analyses', { token: writer, body: { videoKey }, headers: { 'idempotency-key': key } });
+  assert.is(again.status, 200);
+  assert.ok(await h.queue.getJob(id), 'the job is back');
+  assert.is(await jobsFor(videoKey), 1);
+});
+
+const read = suite('GET /v1/analyses/:id');
+
+read('returns the record to its tenant', async () => {
+  const created = dataOf<AnalysisRecord>(await h.call('POST', '/v1/analyses', { token: writer, body: { videoKey: await upload() } }));
+  const r = await h.call('GET', `/v1/analyses/${created.id}`, { token: writer });
+  assert.is(r.status, 200);
+  assert.equal(dataOf<AnalysisRecord>(r), created);
+});
+
+read("another tenant's id is 404 not_found, same as a missing one", async () => {
+  const created = dataOf<AnalysisRecord>(await h.call('POST', '/v1/analyses', { token: writer, body: { videoKey: await upload() } }));
+  const reader = await h.token('analyses:read', { tenant_id: 'globex' });
+  const r = await h.call('GET', `/v1/analyses/${created.id}`, { token: reader });
+  assert.is(r.status, 404);
+  assert.is(errorOf(r).code, 'not_found');
+  const missing = await h.call('GET', '/v1/analyses/an_ffffffffffffffffffffffffffffffff', { token: reader });
+  assert.is(missing.status, 404);
+  assert.is(errorOf(missing).message.replace(/an_\w+/, 'ID'), errorOf(r).message.replace(/an_\w+/, 'ID'));
+});
+
+read('a malformed id is 400 at path.id, before Redis is asked', async () => {
+  const r = await h.call('GET', '/v1/analyses/an_x:y', { token: writer });
+  assert.is(r.status, 400);
+  assert.match(problemAt(r, 'path.id'), /must match pattern/);
+});
+
+const down = suite('while Redis is down');
+
+down('POST and GET answer 503 service_unavailable at once, revealing nothing internal', async () => {
+  const d = await startApiHarness('api-analyses-down', { appRedisUrl: `redis://127.0.0.1:${await freePort()}` });
+  try {
+    const videoKey = `uploads/acme/${randomUUID()}`;
+    await d.s3.send(new PutObjectCommand({ Bucket: TEST_BUCKET, Key: videoKey, Body: randomBytes(100) }));
+    const token = await d.token('analyses:write analyses:read');
+    const post = await d.call('POST', '/v1/analyses', { token, body: { videoKey } });
+    assert.is(post.status, 503, post.text);
+    assert.is(errorOf(post).code, 'service_unavailable');
+    assert.not.match(post.text, /enableOfflineQueue|127\.0\.0\.1|ECONNREFUSED/);
+    const get = await d.call('GET', '/v1/analyses/an_0123456789abcdef0123456789abcdef', { token });
+    assert.is(get.status, 503);
+    const logged = await d.waitForLog((l) => l.msg === 'request failed' && l.code === 'service_unavailable');
+    assert.ok(JSON.stringify(logged).includes('enableOfflineQueue'), 'the log keeps the real cause');
+  } finally {
+    await d.close();
+  }
+});
+
+down.after(async () => {
+  await h.close();
+});
+
+body.run();
+create.run();
+read.run();
+down.run();
