@@ -83,14 +83,16 @@ function budgetFn(b: AiCoordinatorOptions['dailyBudgetUsd']): ((tenantId: string
 /**
  * Builds a coordinator. Nothing is sent until the first call.
  * @throws ValidationError (code `invalid_model_registry`) naming each bad deployment field, e.g. an http endpoint
- *   without `allowInsecureConnection`, a duplicate name, a negative price; or naming `apiVersion` when unknown.
+ *   without `allowInsecureConnection`, a duplicate name, a negative price; or naming `apiVersion` / `keyPrefix` when invalid.
  */
 export function createAiCoordinator(o: AiCoordinatorOptions): AiCoordinator & AiCoordinatorInsights {
   const allowInsecure = o.allowInsecureConnection === true;
   const apiVersion = o.apiVersion ?? '2025-04-01';
-  if (!KNOWN_API_VERSIONS.includes(apiVersion)) {
-    throw new ValidationError('invalid AI coordinator options:', [{ where: 'apiVersion', message: `must be one of ${KNOWN_API_VERSIONS.join(', ')}` }]);
-  }
+  const optionProblems = [
+    ...(KNOWN_API_VERSIONS.includes(apiVersion) ? [] : [{ where: 'apiVersion', message: `must be one of ${KNOWN_API_VERSIONS.join(', ')}` }]),
+    ...(typeof o.keyPrefix === 'string' && /^[A-Za-z0-9{}_.:-]{1,128}$/.test(o.keyPrefix) ? [] : [{ where: 'keyPrefix', message: 'must match [A-Za-z0-9{}_.:-]{1,128}' }]),
+  ];
+  if (optionProblems.length > 0) throw new ValidationError('invalid AI coordinator options:', optionProblems);
   validateDeployments(o.models, allowInsecure);
   const models = o.models.map((m) => ({ ...m, use: [...m.use] }));
   const log = (o.logger ?? createLogger('ai', 'silent')).child({ component: 'ai-coordinator' });
@@ -117,6 +119,15 @@ export function createAiCoordinator(o: AiCoordinatorOptions): AiCoordinator & Ai
     if (closing.signal.aborted) throw new TransientError('coordinator_closed', 'the AI coordinator is closed');
   };
 
+  /** Adds a call to the usage counters; a Redis failure is logged, never allowed to lose an answer already paid for. */
+  async function recordUsage(ctx: CallContext, day: string, record: ModelCallRecord, reservedUsd: number): Promise<void> {
+    try {
+      await ledger.record(ctx.tenantId, ctx.analysisId, day, record, reservedUsd);
+    } catch (err) {
+      log.error({ tenantId: ctx.tenantId, analysisId: ctx.analysisId, modelName: record.modelName, costUsd: record.costUsd, err: err instanceof Error ? err.message : String(err) }, 'ai usage could not be recorded');
+    }
+  }
+
   /** One model call with budget reservation and accounting. */
   async function callModel(prompt: ChatPrompt, ctx: CallContext): Promise<{ text: string; record: ModelCallRecord; deployment: ModelDeployment }> {
     const started = Date.now();
@@ -142,7 +153,7 @@ export function createAiCoordinator(o: AiCoordinatorOptions): AiCoordinator & Ai
       cached: false,
     };
     if (!answer.usageReported) log.warn({ deployment: m.name }, 'response had no usage; token counts are estimates');
-    await ledger.record(ctx.tenantId, ctx.analysisId, day, record, reserved);
+    await recordUsage(ctx, day, record, reserved);
     return { text: stripReasoning(answer.content), record, deployment: m };
   }
 
@@ -158,7 +169,7 @@ export function createAiCoordinator(o: AiCoordinatorOptions): AiCoordinator & Ai
       durationMs: Date.now() - started,
       cached: true,
     };
-    await ledger.record(ctx.tenantId, ctx.analysisId, utcDay(started), record, 0);
+    await recordUsage(ctx, utcDay(started), record, 0);
     return record;
   }
 

@@ -3,7 +3,8 @@
  *
  * Each attempt goes to the first deployment of the chain whose circuit breaker admits it and whose shared quota
  * has room now; when none has room, the call waits for the soonest one. After a failed attempt:
- * - terminal (4xx other than 429, content filter, credential failure) → {@link TerminalError}, no retry;
+ * - terminal (4xx other than 429, content filter, credential failure) → {@link TerminalError}, no retry, with code
+ *   `model_auth_failed` (401/403 or no token), `content_filtered` or `model_rejected_request`;
  * - retryable with a server-named wait (`retry-after-ms`, `x-ms-retry-after-ms`, `retry-after`) → that wait
  *   becomes a hold on the deployment shared by every replica, so no attempt reaches it earlier (the next attempt
  *   may go to a fallback deployment that has room);
@@ -41,6 +42,13 @@ export interface RoutedAnswer {
   answer: AttemptAnswer;
   /** Attempts sent, the successful one included. */
   attempts: number;
+}
+
+/** The TerminalError code of a terminal attempt: auth, content filter, or any other rejection. */
+function terminalCode(f: AttemptFailure): string {
+  if (f.code === 'content_filtered') return 'content_filtered';
+  if (f.code === 'credential_failed' || f.status === 401 || f.status === 403) return 'model_auth_failed';
+  return 'model_rejected_request';
 }
 
 function failureText(m: ModelDeployment, f: AttemptFailure): string {
@@ -118,7 +126,10 @@ export async function routedCall(prompt: ChatPrompt, d: RoutedCallDeps): Promise
       throw err;
     }
     const used = outcome.kind === 'ok' ? outcome.promptTokens + outcome.completionTokens : 0;
-    await Promise.all([d.limiter.settle(reservation, used), d.limiter.observe(m.name, outcome.headers)]);
+    // Best effort: an answer already paid for is never lost to a Redis hiccup while settling the quota.
+    await Promise.all([d.limiter.settle(reservation, used), d.limiter.observe(m.name, outcome.headers)]).catch((err: unknown) =>
+      d.log.warn({ deployment: m.name, err: err instanceof Error ? err.message : String(err) }, 'ai quota settlement failed'),
+    );
 
     if (outcome.kind === 'ok') {
       breaker.onSuccess();
@@ -131,7 +142,7 @@ export async function routedCall(prompt: ChatPrompt, d: RoutedCallDeps): Promise
       if (f.status !== undefined) breaker.onSuccess();
       else breaker.release();
       d.log.warn({ deployment: m.name, status: f.status, code: f.code }, 'ai call rejected by the model');
-      throw new TerminalError(f.code === 'content_filtered' ? 'content_filtered' : 'model_rejected_request', `model deployment ${failureText(m, f)}`, {
+      throw new TerminalError(terminalCode(f), `model deployment ${failureText(m, f)}`, {
         deployment: m.name,
         status: f.status,
         code: f.code,

@@ -7,6 +7,7 @@
  * listens on API_HOST:API_PORT, and on SIGTERM/SIGINT stops accepting, finishes in-flight requests within
  * SHUTDOWN_GRACE_MS, then closes the queue and Redis and exits 0.
  */
+import { setTimeout as delay } from 'node:timers/promises';
 import { loadConfigOrExit, redactedConfig, type Config } from '../platform/config.ts';
 import { errorMessage } from '../platform/errors.ts';
 import { createLogger, type Logger } from '../platform/logger.ts';
@@ -17,6 +18,9 @@ import { createAnalysisQueue } from '../analyses/queue.ts';
 import { createApp } from './app.ts';
 import { createJwtVerifier, parseAlgorithms } from './auth/jwt-verifier.ts';
 import { listen } from './http-server.ts';
+
+/** How long shutdown waits for the queue to close, ms. */
+const QUEUE_CLOSE_TIMEOUT_MS = 2000;
 
 /** How long start-up waits for Redis before giving up, ms. */
 const REDIS_STARTUP_TIMEOUT_MS = 15_000;
@@ -77,7 +81,15 @@ async function main(): Promise<void> {
     stopping = true;
     log.info({ signal, inFlight: server.inFlight(), graceMs: config.SHUTDOWN_GRACE_MS }, 'stopping');
     const { cutRequests } = await server.close(config.SHUTDOWN_GRACE_MS);
-    await queue.close().catch((err: unknown) => log.warn({ err }, 'queue close failed'));
+    // queue.close() can hang while Redis is unreachable (bullmq#4656, bullmq-notes.md "Graceful shutdown"): bound it.
+    const closed = queue.close().then(
+      () => true,
+      (err: unknown) => {
+        log.warn({ err }, 'queue close failed');
+        return true;
+      },
+    );
+    if (!(await Promise.race([closed, delay(QUEUE_CLOSE_TIMEOUT_MS, false)]))) log.warn({ timeoutMs: QUEUE_CLOSE_TIMEOUT_MS }, 'queue close timed out');
     await redis.quit().catch(() => redis.disconnect());
     s3.destroy();
     log.info({ cutRequests }, 'stopped');

@@ -64,6 +64,8 @@ export interface Config {
   KEYFRAMES_MAX: number;
   JOB_TIMEOUT_MS: number;
   JOB_ATTEMPTS: number;
+  /** BullMQ job lock duration of the worker, ms. */
+  JOB_LOCK_DURATION_MS: number;
   SHUTDOWN_GRACE_MS: number;
   RECONCILER_HOST: string;
   RECONCILER_PORT: number;

@@ -18,7 +18,7 @@ import type { Problem } from './errors.ts';
 import { jsonPointer, parseYamlSource, type PathSegment, type YamlSource } from './yaml-source.ts';
 import { checkAddonDirectory } from './copilot/addons.ts';
 import { interpolate } from './copilot/interpolation.ts';
-import { environmentOverride, isPlainObject, mergeEnvironment, type PlainObject } from './copilot/merge.ts';
+import { isPlainObject, mergeEnvironment, type PlainObject } from './copilot/merge.ts';
 import { checkRuntimeVariables, runtimeRoles } from './copilot/runtime-variables.ts';
 import { checkAgainstSchema, WORKLOAD_SCHEMAS, type SchemaKind } from './copilot/schema-check.ts';
 
@@ -334,5 +334,3 @@ export function validateCopilotApp(app: CopilotApp, options: ValidateOptions = {
 
 /** `jsonPointer` re-exported for callers formatting their own locations. */
 export { jsonPointer };
-/** Kept for callers that need a workload's override map. */
-export { environmentOverride };

@@ -3,7 +3,8 @@
  * model registry the worker reads. Shared by `controller/` and `services/`.
  *
  * Stages, each reporting every problem it finds with `file:line:column` and the JSON path:
- * 1. YAML parse (`yaml` parseDocument + LineCounter): syntax errors, duplicate keys, empty document;
+ * 1. YAML parse (`yaml-source.ts`: `yaml` parseDocument + LineCounter): syntax errors, duplicate keys, empty
+ *    document;
  * 2. `${VAR}` / `${VAR:-default}` interpolation of string scalars (Copilot's convention);
  * 3. JSON Schema (`schemas/desired-state.schema.json`, ajv): unknown keys point at the key;
  * 4. semantic rules the schema cannot express (`desired-state/semantic-checks.ts`).
@@ -12,12 +13,11 @@
 import { readFile, stat } from 'node:fs/promises';
 import { readFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
-import { LineCounter, parseDocument } from 'yaml';
 import { Ajv } from 'ajv';
 import addFormatsModule from 'ajv-formats';
 import { ValidationError, errorMessage, type Problem } from './errors.ts';
-import { interpolateDocument } from './desired-state/interpolate.ts';
-import { SourceLocator } from './desired-state/source-locations.ts';
+import { parseJsonPointer, parseYamlSource, jsonPointer, type PathSegment, type YamlSource } from './yaml-source.ts';
+import { interpolateValue } from './desired-state/interpolate.ts';
 import { schemaFindings, type Finding } from './desired-state/schema-errors.ts';
 import { semanticFindings } from './desired-state/semantic-checks.ts';
 import type { DesiredState } from './desired-state/types.ts';
@@ -56,9 +56,16 @@ function fail(file: string, problems: DesiredStateProblem[]): never {
   throw new ValidationError(`invalid desired state ${file} (${n} problem${n === 1 ? '' : 's'}):`, problems, 'invalid_desired_state');
 }
 
-/** Strips the " at line L, column C:" suffix and code excerpt that `yaml` appends to its messages. */
-function yamlMessage(message: string): string {
-  return message.replace(/ at line \d+, column \d+:[\s\S]*$/, '').trim();
+/** A problem at a JSON path of the source (`key`: point at the key rather than the value). */
+function at(source: YamlSource, path: readonly PathSegment[], message: string, key = false): DesiredStateProblem {
+  const { position } = source.locate(path, { key });
+  return problem(source.file, position.line, position.column, path.length === 0 ? '/' : jsonPointer(path), message);
+}
+
+/** `file:12:5` (what yaml-source gives syntax problems) → line and column. */
+function lineColumn(where: string): { line: number; column: number } {
+  const m = /:(\d+):(\d+)$/.exec(where);
+  return m ? { line: Number(m[1]), column: Number(m[2]) } : { line: 1, column: 1 };
 }
 
 /**
@@ -71,33 +78,29 @@ function yamlMessage(message: string): string {
  *   `file:line:column /json/pointer`, sorted by position.
  */
 export function parseDesiredState(text: string, file: string, vars: Readonly<Record<string, string>>): DesiredState {
-  const lines = new LineCounter();
-  const doc = parseDocument(text, { lineCounter: lines, prettyErrors: true, uniqueKeys: true });
-  if (doc.errors.length > 0) {
+  const source = parseYamlSource(text, file);
+  if (source.problems.length > 0) {
     // Later syntax errors mostly cascade from the first one: show a few, and say how many were left out.
-    const shown = doc.errors.slice(0, MAX_SYNTAX_PROBLEMS).map((e) =>
-      problem(file, e.linePos?.[0].line ?? 1, e.linePos?.[0].col ?? 1, '/', `YAML ${e.code}: ${yamlMessage(e.message)}`),
-    );
-    const more = doc.errors.length - shown.length;
+    const all = source.problems
+      .map((p) => ({ ...lineColumn(p.where), message: p.message }))
+      .sort((a, b) => a.line - b.line || a.column - b.column);
+    const shown = all.slice(0, MAX_SYNTAX_PROBLEMS).map((p) => problem(file, p.line, p.column, '/', `YAML: ${p.message}`));
+    const more = all.length - shown.length;
     if (more > 0) shown[shown.length - 1]!.message += ` (and ${more} more syntax error${more === 1 ? '' : 's'} after it)`;
     fail(file, shown);
   }
-  if (doc.contents === null || text.trim() === '') fail(file, [problem(file, 1, 1, '/', 'the document is empty')]);
-  const locator = new SourceLocator(doc, lines);
-  const problems: DesiredStateProblem[] = [];
-  for (const p of interpolateDocument(doc, vars)) {
-    const pos = locator.positionOf(p.offset);
-    problems.push(problem(file, pos.line, pos.column, p.pointer, p.message));
-  }
-  const data: unknown = doc.toJS({ maxAliasCount: 50 });
+  if (source.value === null || text.trim() === '') fail(file, [problem(file, 1, 1, '/', 'the document is empty')]);
+
+  const interpolated = interpolateValue(source.value, vars);
+  const problems = interpolated.problems.map((p) => at(source, p.path, p.message));
+  const data = interpolated.value;
   const findings: Finding[] = [];
   if (!validateSchema(data)) findings.push(...schemaFindings(validateSchema.errors ?? []));
   findings.push(...semanticFindings(data));
   const unresolved = new Set(problems.map((p) => p.pointer));
   for (const f of findings) {
     if (unresolved.has(f.pointer)) continue; // the interpolation problem already explains this value
-    const pos = locator.locate(f.pointer, f.at);
-    problems.push(problem(file, pos.line, pos.column, f.pointer, f.message));
+    problems.push(at(source, parseJsonPointer(f.pointer === '/' ? '' : f.pointer), f.message, f.at === 'key'));
   }
   if (problems.length > 0) fail(file, problems);
   return data as DesiredState;

@@ -98,7 +98,13 @@ export function parseYamlSource(text: string, file: string, options: ParseYamlOp
     problems.push({ where: pos ? `${file}:${pos.line}:${pos.col}` : file, message: firstLine.replace(/ at line \d+, column \d+:?$/, '') });
   }
   const positionOf = (node: Node | null | undefined): SourcePosition => {
-    const offset = node?.range?.[0] ?? 0;
+    let offset = node?.range?.[0] ?? 0;
+    const tag = node?.tag;
+    if (typeof tag === 'string' && tag.startsWith('!')) {
+      // A node's range starts after its tag: point at the tag (`!Ref X`) as written.
+      const at = text.lastIndexOf(tag, offset);
+      if (at >= 0 && /^\s*$/.test(text.slice(at + tag.length, offset))) offset = at;
+    }
     const p = lineCounter.linePos(offset);
     return { line: p.line, column: p.col };
   };

@@ -111,6 +111,8 @@ export async function startWorkerRuntime(config: Config, logger: Logger): Promis
     prefix: config.REDIS_KEY_PREFIX,
     concurrency: config.WORKER_CONCURRENCY,
     jobTimeoutMs: config.JOB_TIMEOUT_MS,
+    lockDurationMs: config.JOB_LOCK_DURATION_MS,
+    stalledIntervalMs: Math.ceil(config.JOB_LOCK_DURATION_MS / 2),
     name: `worker-${hostname()}-${process.pid}`,
   });
   logger.info(

@@ -80,9 +80,12 @@ export function createAnalysisWorker(connection: Redis, deps: PipelineDeps, sett
     maxStalledCount: 1,
     ...(settings.name ? { name: settings.name } : {}),
   });
-  worker.on('active', (job) => log.debug({ jobId: job.id, analysisId: job.data.analysisId, attempt: job.attemptsMade + 1 }, 'job started'));
+  worker.on('active', (job) => log.debug({ jobId: job.id, analysisId: job.data.analysisId, attemptsStarted: job.attemptsStarted }, 'job started'));
   worker.on('completed', (job, ret) =>
-    log.info({ event: 'job_completed', jobId: job.id, analysisId: job.data.analysisId, attempts: job.attemptsMade + 1, totalMs: ret.totalMs, waitMs: (job.processedOn ?? 0) - job.timestamp }, 'job completed'),
+    log.info(
+      { event: 'job_completed', jobId: job.id, analysisId: job.data.analysisId, attemptsStarted: job.attemptsStarted, totalMs: ret.totalMs, waitMs: (job.processedOn ?? 0) - job.timestamp },
+      'job completed',
+    ),
   );
   worker.on('failed', (job, err) =>
     log.warn({ event: 'job_failed', jobId: job?.id, analysisId: job?.data.analysisId, attemptsMade: job?.attemptsMade, error: errorMessage(err) }, 'job failed'),

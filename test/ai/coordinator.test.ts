@@ -13,13 +13,14 @@ import { costUsd } from '../../services/ai/cost.ts';
 import { utcDay } from '../../services/ai/usage-ledger.ts';
 import { TerminalError, ValidationError } from '../../services/platform/errors.ts';
 import { startTestStack, type TestStack } from '../support/stack.ts';
-import { EMULATOR_MODELS, PRICES, deployment, makeKeyframeJpeg, rejection } from './support/ai-harness.ts';
+import { EMULATOR_MODELS, PRICES, deployment, makeKeyframeJpegs, rejection } from './support/ai-harness.ts';
 
 const KEY = 'dev-key-coordinator-test';
 let stack: TestStack;
 let redis: Redis;
 let emu: AiEmulator;
 let jpeg: Buffer;
+let otherJpeg: Buffer;
 
 const TREND_SCHEMA = {
   type: 'object',
@@ -34,11 +35,13 @@ const TREND_SCHEMA = {
 };
 
 test.before(async () => {
-  [stack, emu, jpeg] = await Promise.all([
+  let frames: Buffer[];
+  [stack, emu, frames] = await Promise.all([
     startTestStack('ai-coord'),
     startAiEmulator({ models: EMULATOR_MODELS, apiKeys: [KEY] }),
-    makeKeyframeJpeg(),
+    makeKeyframeJpegs([1, 0.3]),
   ]);
+  [jpeg, otherJpeg] = frames as [Buffer, Buffer];
   redis = new Redis(stack.redisUrl);
 });
 
@@ -95,8 +98,7 @@ test('the same keyframe in a second analysis is answered from the cache: no mode
   assert.equal(usage.byModel.vision, { promptTokens: first.record.promptTokens, completionTokens: first.record.completionTokens, costUsd: first.record.costUsd, calls: 2, cachedCalls: 1 });
   assert.is((await ai.usage.readAnalysis('cache-tenant', 'an-b')).byModel.vision?.cachedCalls, 1);
   // A different image is a different request.
-  const other = await makeKeyframeJpeg(2);
-  const third = await ai.describeImage({ image: other, mimeType: 'image/jpeg', prompt: 'What trend does this frame show?', context: ctx });
+  const third = await ai.describeImage({ image: otherJpeg, mimeType: 'image/jpeg', prompt: 'What trend does this frame show?', context: ctx });
   assert.is(third.record.cached, false);
   assert.is(emu.calls.count({ route: 'chat/completions' }), calls + 1);
   await ai.close();
@@ -195,6 +197,10 @@ test('bad input is refused before any call, naming the field', async () => {
   assert.throws(
     () => coordinator([deployment(emu.endpoint, 'v3')], { allowInsecureConnection: false }),
     (e: unknown) => e instanceof ValidationError && e.render().includes('models[0].endpoint: is http: allowed only with allowInsecureConnection'),
+  );
+  assert.throws(
+    () => coordinator([deployment(emu.endpoint, 'v3')], { apiVersion: '2023-05-15', keyPrefix: 'has space' }),
+    (e: unknown) => e instanceof ValidationError && e.render().includes('apiVersion: must be one of 2025-04-01, 2024-05-01-preview') && e.render().includes('keyPrefix: must match'),
   );
   await ai.close();
 });

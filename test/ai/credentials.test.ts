@@ -92,7 +92,9 @@ test.before(async () => {
 
 test.after(async () => {
   redis.disconnect();
-  await Promise.all([emu.close(), stack.close(), new Promise((r) => fake.close(r))]);
+  const fakeClosed = new Promise((r) => fake.close(r));
+  fake.closeAllConnections(); // MSAL keeps its connections alive; close() alone would wait for them
+  await Promise.all([emu.close(), stack.close(), fakeClosed]);
   delete process.env.IDENTITY_ENDPOINT;
   delete process.env.IDENTITY_HEADER;
 });
@@ -219,6 +221,7 @@ test('no key, token or assertion appears in the log, even on 401s and retries', 
   await good.generateJson(ask('log retry'));
   const err = await rejection(wrong.generateJson(ask('log 401')));
   assert.instance(err, TerminalError);
+  assert.is((err as TerminalError).code, 'model_auth_failed');
   assert.match((err as Error).message, /HTTP 401/);
   assert.not.match((err as Error).message, /S3CR3T/);
   const log = text();

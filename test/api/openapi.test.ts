@@ -51,7 +51,9 @@ served('needs a token and serves the document in the envelope', async () => {
 const shapes = suite('responses match the documented schemas');
 
 const compiled = new Map<string, ReturnType<RequestValidators['schema']>>();
+/** Checks `r` against a component schema, and that it carries its request id. */
 function matches(r: ApiResponse, schema: string): void {
+  assert.ok(r.headers.get('x-request-id'), 'every response carries X-Request-Id');
   const validate = compiled.get(schema) ?? schemas.schema(`/components/schemas/${schema}`);
   compiled.set(schema, validate);
   assert.ok(validate(r.body), `${schema}: ${JSON.stringify(validate.errors)} for ${r.text.slice(0, 300)}`);
@@ -84,7 +86,10 @@ shapes('success and error envelopes of every kind', async () => {
     errors.map((r) => (r.body as { error: { code: string } }).error.code),
     ['unauthorized', 'invalid_token', 'forbidden', 'no_report', 'validation_failed', 'upload_not_found', 'unsupported_media_type', 'method_not_allowed', 'not_found'],
   );
-  for (const r of errors) matches(r, 'ErrorEnvelope');
+  for (const r of errors) {
+    matches(r, 'ErrorEnvelope');
+    assert.is((r.body as { error: { requestId: string } }).error.requestId, r.headers.get('x-request-id'));
+  }
 });
 
 shapes.after(async () => {

@@ -268,8 +268,8 @@ test('broken addons: unknown references, conflicting duplicates, and a bad param
   const fa = 'copilot/jobs/addons/a.yml';
   assert.equal(problems, [
     { where: `${fa}:${positionOf(a, 'IsProd')} /Resources/Policy/Condition`, message: 'condition `IsProd` is not defined under Conditions' },
-    { where: `${fa}:${positionOf(a, '"arn:aws:s3')} /Resources/Policy/Properties/PolicyDocument/Statement/0/Resource/Fn::Sub`, message: '`Fn::Sub` refers to `${Prefix}`, which this addon does not define' },
-    { where: `${fa}:${positionOf(a, '[IsProd')} /Resources/Policy/Properties/PolicyDocument/Statement/1/Resource/Fn::If`, message: 'condition `IsProd` is not defined under Conditions' },
+    { where: `${fa}:${positionOf(a, '!Sub')} /Resources/Policy/Properties/PolicyDocument/Statement/0/Resource/Fn::Sub`, message: '`Fn::Sub` refers to `${Prefix}`, which this addon does not define' },
+    { where: `${fa}:${positionOf(a, '!If')} /Resources/Policy/Properties/PolicyDocument/Statement/1/Resource/Fn::If`, message: 'condition `IsProd` is not defined under Conditions' },
     { where: `${fa}:${positionOf(a, '!GetAtt Missing')} /Resources/Policy/Properties/PolicyDocument/Statement/1/Resource/Fn::If/1/Fn::GetAtt`, message: '`Fn::GetAtt` names `Missing`, which is not a resource of this addon' },
     { where: `${fa}:${positionOf(a, '!Ref Polcy')} /Outputs/PolicyArn/Value/Ref`, message: '`Ref` names `Polcy`, which is not a parameter, resource or pseudo parameter of this addon' },
     { where: `copilot/jobs/addons/addons.parameters.yml:1:1 /Parameters`, message: 'no value for parameter `Bucket`, which has no Default' },

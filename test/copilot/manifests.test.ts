@@ -140,7 +140,7 @@ test('worker and reconciler: Backend Services without http or port; worker scrat
     assert.is(view('reconciler', env).count, 1);
   }
   // The queue-depth policy is the reconciler's: the manifest says so where a reader looks for it.
-  assert.match(service('worker').source.value === null ? '' : readFileSync(`${ROOT}copilot/worker/manifest.yml`, 'utf8'), /queue depth[\s\S]*reconciler/i);
+  assert.match(readFileSync(`${ROOT}copilot/worker/manifest.yml`, 'utf8'), /queue depth[\s\S]*reconciler/i);
 });
 
 test('task ranges, scaling targets, sizes and exec agree with desired-state/<env>.yml', () => {

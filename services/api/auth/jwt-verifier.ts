@@ -119,7 +119,7 @@ export function createJwtVerifier(options: JwtVerifierOptions): TokenVerifier {
     if (token.length > o.maxTokenChars) throw new AuthError(401, 'invalid_token', `the token is longer than ${o.maxTokenChars} characters`);
     let payload;
     try {
-      ({ payload } = typeof key === 'function' ? await jwtVerify(token, key, verifyOptions) : await jwtVerify(token, key, verifyOptions));
+      ({ payload } = await jwtVerify(token, key, verifyOptions));
     } catch (err) {
       if (err instanceof TransientError) throw err;
       throw new AuthError(401, 'invalid_token', invalidTokenMessage(err));

@@ -61,7 +61,8 @@ function toAppError(err: unknown): AppError {
   if (outage) return outage;
   if (isHttpErrorLike(err)) {
     const code = STATUS_CODES[err.status] ?? `http_${err.status}`;
-    return new AppError(code, err.expose && err.status < 500 ? err.message : err.status >= 500 ? INTERNAL_MESSAGE : 'request failed', err.status);
+    const message = err.status >= 500 ? INTERNAL_MESSAGE : err.expose ? err.message : 'request failed';
+    return new AppError(code, message, err.status);
   }
   return new AppError('internal_error', INTERNAL_MESSAGE, 500);
 }

@@ -99,7 +99,7 @@ function checkParametersFile(kind: AddonKind, src: YamlSource, ns: Namespace): P
   }
   for (const [name, def] of ns.parameters) {
     if (RESERVED_PARAMETERS[kind].includes(name) || 'Default' in def || name in params) continue;
-    problems.push({ where: src.where(['Parameters']), message: `no value for parameter \`${name}\`, which has no Default` });
+    problems.push({ where: src.where(['Parameters'], { key: true }), message: `no value for parameter \`${name}\`, which has no Default` });
   }
   return problems;
 }

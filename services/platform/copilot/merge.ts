@@ -56,12 +56,3 @@ export function mergeEnvironment(manifest: PlainObject, env: string): PlainObjec
   return mergeValue(base, isPlainObject(override) ? override : undefined, []) as PlainObject;
 }
 
-/**
- * The environment override of `env`, or undefined. Exposed so callers can tell whether a merged value came from
- * the override (to report it at the override's line).
- */
-export function environmentOverride(manifest: PlainObject, env: string): PlainObject | undefined {
-  const envs = manifest.environments;
-  const o = isPlainObject(envs) ? envs[env] : undefined;
-  return isPlainObject(o) ? o : undefined;
-}

@@ -1,18 +1,14 @@
 /**
- * `${VAR}` and `${VAR:-default}` interpolation of the string scalars of a parsed YAML document, in place, the
- * convention Copilot manifests use (reference/copilot-manifests.md §2). Keys are never interpolated, and
- * neither are numbers or booleans. As in POSIX sh, `:-` also applies the default when the variable is set but
- * empty. A `$` not followed by `{` is literal.
+ * `${VAR}` and `${VAR:-default}` interpolation of the string values of a parsed document, the convention
+ * Copilot manifests use (reference/copilot-manifests.md §2). Keys are never interpolated, and neither are
+ * numbers or booleans. As in POSIX sh, `:-` also applies the default when the variable is set but empty.
+ * A `$` not followed by `{` is literal.
  */
-import { isPair, isScalar, isSeq, visit, type Document } from 'yaml';
-import { toPointer } from './source-locations.ts';
+import type { PathSegment } from '../yaml-source.ts';
 
-/** A variable reference that could not be resolved, with the offset of its scalar in the source. */
+/** A reference that could not be resolved, at the JSON path of its string. */
 export interface InterpolationProblem {
-  /** Character offset of the scalar in the source text. */
-  offset: number;
-  /** JSON pointer of the scalar. */
-  pointer: string;
+  path: PathSegment[];
   message: string;
 }
 
@@ -39,38 +35,31 @@ export function interpolateString(text: string, vars: Readonly<Record<string, st
     problems.push(`variable ${name} is not set and "${whole}" has no default (write \${${name}:-default})`);
     return whole;
   });
-  const rest = text.replace(REFERENCE, '');
-  if (rest.includes('${')) problems.push(`unterminated variable reference in "${text}"`);
+  if (text.replace(REFERENCE, '').includes('${')) problems.push(`unterminated variable reference in "${text}"`);
   return { value, problems };
 }
 
 /**
- * Interpolates every string scalar value of `doc` in place.
+ * Returns a copy of `value` with every string interpolated.
  * @param vars the environment snapshot (`Config.interpolationEnv`, or a test's map).
- * @returns one problem per failed reference; the document keeps the unresolved text there.
+ * @returns the new value, and one problem per failed reference (the string keeps the unresolved text there).
  */
-export function interpolateDocument(doc: Document, vars: Readonly<Record<string, string>>): InterpolationProblem[] {
+export function interpolateValue(value: unknown, vars: Readonly<Record<string, string>>): { value: unknown; problems: InterpolationProblem[] } {
   const problems: InterpolationProblem[] = [];
-  visit(doc, {
-    Scalar(key, node, ancestors) {
-      if (key === 'key' || typeof node.value !== 'string' || !node.value.includes('${')) return;
-      const r = interpolateString(node.value, vars);
-      node.value = r.value;
-      const offset = node.range?.[0] ?? 0;
-      const pointer = pointerOf([...ancestors, node]);
-      for (const message of r.problems) problems.push({ offset, pointer, message });
-    },
-  });
-  return problems;
-}
-
-
-/** JSON pointer of the last node of a `visit` ancestor chain (pairs give their key, sequences the index). */
-function pointerOf(chain: readonly unknown[]): string {
-  const segments: (string | number)[] = [];
-  chain.forEach((node, i) => {
-    if (isPair(node)) segments.push(isScalar(node.key) ? String(node.key.value) : String(node.key));
-    else if (isSeq(node)) segments.push(node.items.indexOf(chain[i + 1] as never));
-  });
-  return toPointer(segments);
+  const walk = (v: unknown, path: PathSegment[]): unknown => {
+    if (typeof v === 'string') {
+      if (!v.includes('${')) return v;
+      const r = interpolateString(v, vars);
+      for (const message of r.problems) problems.push({ path, message });
+      return r.value;
+    }
+    if (Array.isArray(v)) return v.map((item, i) => walk(item, [...path, i]));
+    if (v !== null && typeof v === 'object') {
+      const out: Record<string, unknown> = {};
+      for (const [k, item] of Object.entries(v)) out[k] = walk(item, [...path, k]);
+      return out;
+    }
+    return v;
+  };
+  return { value: walk(value, []), problems };
 }

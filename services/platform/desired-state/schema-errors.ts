@@ -3,7 +3,7 @@
  * caller can add `file:line:column`. Wrapper errors that only repeat an inner one are dropped.
  */
 import type { ErrorObject } from 'ajv';
-import { pointerSegments, toPointer } from './source-locations.ts';
+import { jsonPointer, parseJsonPointer } from '../yaml-source.ts';
 
 /** One schema violation: where (JSON pointer, and whether the key or the value is at fault) and what. */
 export interface Finding {
@@ -13,7 +13,7 @@ export interface Finding {
 }
 
 function child(pointer: string, name: string): string {
-  return toPointer([...pointerSegments(pointer), name]);
+  return jsonPointer([...parseJsonPointer(pointer === '/' ? '' : pointer), name]);
 }
 
 function allowedKeys(e: ErrorObject): string {

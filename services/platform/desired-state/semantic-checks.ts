@@ -4,7 +4,7 @@
  */
 import { validateDetailed } from 'node-cron';
 import type { Finding } from './schema-errors.ts';
-import { toPointer } from './source-locations.ts';
+import { jsonPointer as toPointer } from '../yaml-source.ts';
 import { tryParseDurationMs } from './duration.ts';
 
 /** Bounds of `spec.management.interval`: a pass every 5 s at most, once a day at least. */

@@ -40,22 +40,27 @@ export function deployment(endpoint: string, name: 'vision' | 'v3' | 'r1', over:
 }
 
 /**
- * A real keyframe: renders a 3 s clip with `makeClip`, cuts the frame at 1 s with
- * `ffmpeg -ss 1 -i clip.mp4 -frames:v 1 x.jpg`, and returns the JPEG bytes (the temp dir is removed).
+ * Real keyframes: renders a 2 s clip with `makeClip`, cuts one frame per seek time with
+ * `ffmpeg -ss <t> -i clip.mp4 -frames:v 1 x.jpg`, and returns the JPEG bytes in order (the temp dir is removed).
+ * @param seeksSec seek times in seconds. @defaultValue [1]
  */
-export async function makeKeyframeJpeg(seekSec = 1): Promise<Buffer> {
+export async function makeKeyframeJpegs(seeksSec: number[] = [1]): Promise<Buffer[]> {
   const dir = await mkdtemp(join(tmpdir(), 'ai-test-'));
   try {
-    const clip = await makeClip(join(dir, 'clip.mp4'), { seconds: 3, audio: false });
-    const out = join(dir, 'x.jpg');
-    await new Promise<void>((resolve, reject) => {
-      const p = spawn('ffmpeg', ['-hide_banner', '-v', 'error', '-nostdin', '-y', '-ss', String(seekSec), '-i', clip, '-frames:v', '1', out], { stdio: ['ignore', 'ignore', 'pipe'] });
-      let err = '';
-      p.stderr.on('data', (b: Buffer) => (err += b.toString()));
-      p.on('error', reject);
-      p.on('close', (code) => (code === 0 ? resolve() : reject(new Error(`ffmpeg exited with ${code}: ${err}`))));
-    });
-    return await readFile(out);
+    const clip = await makeClip(join(dir, 'clip.mp4'), { seconds: 2, audio: false });
+    const frames: Buffer[] = [];
+    for (const [i, t] of seeksSec.entries()) {
+      const out = join(dir, `x${i}.jpg`);
+      await new Promise<void>((resolve, reject) => {
+        const p = spawn('ffmpeg', ['-hide_banner', '-v', 'error', '-nostdin', '-y', '-ss', String(t), '-i', clip, '-frames:v', '1', out], { stdio: ['ignore', 'ignore', 'pipe'] });
+        let err = '';
+        p.stderr.on('data', (b: Buffer) => (err += b.toString()));
+        p.on('error', reject);
+        p.on('close', (code) => (code === 0 ? resolve() : reject(new Error(`ffmpeg exited with ${code}: ${err}`))));
+      });
+      frames.push(await readFile(out));
+    }
+    return frames;
   } finally {
     await rm(dir, { recursive: true, force: true });
   }

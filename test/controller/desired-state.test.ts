@@ -1,0 +1,231 @@
+import { suite } from 'uvu';
+import * as assert from 'uvu/assert';
+import { loadDesiredState, parseDesiredState, parseDurationMs, formatDurationMs } from '../../services/platform/desired-state.ts';
+import { ValidationError } from '../../services/platform/errors.ts';
+
+/** A small valid document; tests change single lines so every expected line:column is easy to check by eye. */
+const BASE = [
+  'apiVersion: content-trends/v1', //                                                  1
+  'kind: DesiredState', //                                                             2
+  'metadata: { app: content-trends, environment: test }', //                          3
+  'spec:', //                                                                          4
+  '  management: { mode: enforce, interval: 30s }', //                                 5
+  '  ecs:', //                                                                         6
+  '    cluster: content-trends-test', //                                               7
+  '    services:', //                                                                  8
+  '      worker:', //                                                                  9
+  '        autoscaling:', //                                                          10
+  '          min: 1', //                                                              11
+  '          max: 4', //                                                              12
+  '          targetQueueDepthPerTask: 4', //                                          13
+  '  azure:', //                                                                      14
+  '    models:', //                                                                   15
+  '      - name: vision', //                                                          16
+  '        use: [vision]', //                                                         17
+  '        endpoint: ${AI_ENDPOINT:-https://example.services.ai.azure.com/models}', // 18
+  '        model: Llama-3.2-90B-Vision-Instruct', //                                  19
+  '        quota: { requestsPerMinute: 60, tokensPerMinute: 60000 }', //              20
+  '        pricePer1MTokens: { input: 2.04, output: 2.04 }', //                       21
+  '      - name: text', //                                                            22
+  '        use: [text]', //                                                           23
+  '        endpoint: https://example.services.ai.azure.com/models', //                24
+  '        model: DeepSeek-R1', //                                                    25
+  '        quota: { requestsPerMinute: 30, tokensPerMinute: 60000 }', //              26
+  '        pricePer1MTokens: { input: 1.35, output: 5.40 }', //                       27
+  '  backups: { schedule: "0 3 * * *", retainDays: 7, include: [redis] }', //        28
+];
+
+/** BASE with line `n` (1-based) replaced by `lines` (none: deleted). */
+function edit(n: number, ...lines: string[]): string {
+  const copy = [...BASE];
+  copy.splice(n - 1, 1, ...lines);
+  return `${copy.join('\n')}\n`;
+}
+
+const FILE = 'desired-state/test.yml';
+
+/** The rendered problems (`where: message`) of an invalid document. */
+function problems(text: string, vars: Record<string, string> = {}): string[] {
+  try {
+    parseDesiredState(text, FILE, vars);
+  } catch (e) {
+    if (e instanceof ValidationError) return e.problems.map((p) => `${p.where}: ${p.message}`);
+    throw e;
+  }
+  throw new Error('expected a ValidationError');
+}
+
+const real = suite('desired-state/*.yml');
+
+for (const env of ['dev', 'staging', 'production']) {
+  real(`${env}.yml validates, with defaults and interpolation applied`, async () => {
+    const d = await loadDesiredState(`desired-state/${env}.yml`, {});
+    assert.is(d.metadata.environment, env);
+    assert.is(d.spec.ecs.cluster, `content-trends-${env}`);
+    assert.equal(Object.keys(d.spec.ecs.services).sort(), ['api', 'reconciler', 'worker']);
+    assert.is(d.spec.ecs.services.reconciler?.desiredCount, 1);
+    assert.is(d.spec.ecs.services.worker?.autoscaling?.targetQueueDepthPerTask, 4);
+    assert.is(d.spec.azure?.models[0]?.endpoint, `https://content-trends-${env}.services.ai.azure.com/models`);
+    assert.is(d.spec.storage?.s3TempBucket?.name, `content-trends-${env}-temp`);
+    assert.ok(d.spec.azure?.models.every((m) => m.apiVersion === '2025-04-01'));
+  });
+}
+
+real('production uses BLUE_GREEN with a bake time for the api', async () => {
+  const d = await loadDesiredState('desired-state/production.yml', {});
+  assert.equal(d.spec.ecs.services.api?.deployment?.strategy, 'BLUE_GREEN');
+  assert.ok((d.spec.ecs.services.api?.deployment?.bakeTimeMinutes ?? 0) > 0);
+  assert.equal([d.spec.ecs.services.api?.autoscaling?.min, d.spec.ecs.services.api?.autoscaling?.max], [2, 20]);
+});
+
+real('a set variable replaces the default (the demo points the models at its emulator)', async () => {
+  const d = await loadDesiredState('desired-state/dev.yml', { AI_FOUNDRY_ENDPOINT: 'http://127.0.0.1:4010/models', S3_TEMP_BUCKET: 'demo-bucket' });
+  assert.ok(d.spec.azure?.models.every((m) => m.endpoint === 'http://127.0.0.1:4010/models'));
+  assert.is(d.spec.storage?.s3TempBucket?.name, 'demo-bucket');
+});
+
+const broken = suite('broken documents: every problem at file:line:column and JSON path');
+
+broken('the base document is valid (so each case below fails for its own reason)', () => {
+  const d = parseDesiredState(edit(1, BASE[0]!), FILE, {});
+  assert.is(d.spec.azure?.models[0]?.endpoint, 'https://example.services.ai.azure.com/models');
+});
+
+broken('bad YAML syntax: an unclosed quote', () => {
+  assert.equal(problems(edit(25, '        model: "DeepSeek-R1')), [`${FILE}:25:28 /: YAML: Missing closing "quote`]);
+});
+
+broken('bad YAML syntax: a cascade shows the first five errors, then how many more', () => {
+  const p = problems(edit(9, '      worker: ['));
+  assert.is(p[0], `${FILE}:11:11 /: YAML: Block collections are not allowed within flow collections`);
+  assert.is(p.length, 5);
+  assert.match(p[4]!, /\(and 1 more syntax error after it\)$/);
+});
+
+broken('an unknown key points at the key and lists the allowed ones', () => {
+  assert.equal(problems(edit(12, '          max: 4', '          maximum: 8')), [
+    `${FILE}:13:11 /spec/ecs/services/worker/autoscaling/maximum: unknown key "maximum" (allowed: min, max, targetCpuPercent, targetRequestsPerTarget, targetQueueDepthPerTask, scaleInCooldownSec, scaleOutCooldownSec, suspended)`,
+  ]);
+});
+
+broken('wrong type points at the value', () => {
+  assert.equal(problems(edit(12, '          max: four')), [`${FILE}:12:16 /spec/ecs/services/worker/autoscaling/max: must be integer`]);
+});
+
+broken('a value out of range', () => {
+  assert.equal(problems(edit(11, '          min: -1')), [`${FILE}:11:16 /spec/ecs/services/worker/autoscaling/min: must be >= 0`]);
+});
+
+broken('min > max', () => {
+  assert.equal(problems(edit(11, '          min: 5')), [`${FILE}:11:16 /spec/ecs/services/worker/autoscaling/min: min (5) must be <= max (4)`]);
+});
+
+broken('duplicate model name points at the second one', () => {
+  assert.equal(problems(edit(22, '      - name: vision')), [
+    `${FILE}:22:15 /spec/azure/models/1/name: duplicate model name "vision" (also at /spec/azure/models/0/name)`,
+  ]);
+});
+
+broken('bad cron', () => {
+  assert.equal(problems(edit(28, '  backups: { schedule: "0 25 * * *", retainDays: 7, include: [redis] }')), [
+    `${FILE}:28:24 /spec/backups/schedule: invalid cron "0 25 * * *": 25 is a invalid expression for hour`,
+  ]);
+});
+
+broken('bad duration', () => {
+  assert.equal(problems(edit(5, '  management: { mode: enforce, interval: 5 minutes }')), [
+    `${FILE}:5:42 /spec/management/interval: invalid duration "5 minutes": use Go syntax like 60s, 5m, 1h30m`,
+  ]);
+});
+
+broken('an interval outside 5s..24h', () => {
+  assert.equal(problems(edit(5, '  management: { mode: enforce, interval: 1s }')), [`${FILE}:5:42 /spec/management/interval: must be between 5s and 24h (got 1s)`]);
+});
+
+broken('empty file', () => {
+  assert.equal(problems(''), [`${FILE}:1:1 /: the document is empty`]);
+  assert.equal(problems('# only a comment\n\n'), [`${FILE}:1:1 /: the document is empty`]);
+});
+
+broken('unset variable without default, at its scalar (and no extra schema noise about the same value)', () => {
+  assert.equal(problems(edit(18, '        endpoint: ${AI_ENDPOINT}')), [
+    `${FILE}:18:19 /spec/azure/models/0/endpoint: variable AI_ENDPOINT is not set and "\${AI_ENDPOINT}" has no default (write \${AI_ENDPOINT:-default})`,
+  ]);
+  const ok = parseDesiredState(edit(18, '        endpoint: ${AI_ENDPOINT}'), FILE, { AI_ENDPOINT: 'https://x.services.ai.azure.com/models' });
+  assert.is(ok.spec.azure?.models[0]?.endpoint, 'https://x.services.ai.azure.com/models');
+});
+
+broken('an enum lists its values', () => {
+  assert.equal(problems(edit(5, '  management: { mode: auto, interval: 30s }')), [`${FILE}:5:23 /spec/management/mode: must be one of: enforce, observe`]);
+});
+
+broken('a missing required key points at its parent', () => {
+  assert.equal(problems(edit(7)), [`${FILE}:7:5 /spec/ecs: missing required key "cluster"`]);
+});
+
+broken('desiredCount cannot be combined with autoscaling', () => {
+  assert.equal(problems(edit(9, '      worker:', '        desiredCount: 2')), [
+    `${FILE}:10:9 /spec/ecs/services/worker/desiredCount: cannot be combined with autoscaling: the count of an autoscaled service belongs to Application Auto Scaling`,
+  ]);
+});
+
+broken('every use the pipeline calls must be served by a model', () => {
+  assert.equal(problems(edit(17, '        use: [text]')), [`${FILE}:16:7 /spec/azure/models: no model serves use "vision"`]);
+});
+
+broken('duplicate keys are a YAML error', () => {
+  assert.equal(problems(edit(7, '    cluster: content-trends-test', '    cluster: other')), [`${FILE}:8:5 /: YAML: Map keys must be unique`]);
+});
+
+broken('all problems of a document are reported together, in source order', () => {
+  const text = edit(11, '          min: 9').replace('interval: 30s', 'interval: soon').replace('"0 3 * * *"', '"* *"');
+  assert.equal(problems(text), [
+    `${FILE}:5:42 /spec/management/interval: invalid duration "soon": use Go syntax like 60s, 5m, 1h30m`,
+    `${FILE}:11:16 /spec/ecs/services/worker/autoscaling/min: min (9) must be <= max (4)`,
+    `${FILE}:28:24 /spec/backups/schedule: invalid cron "* *": expected 5 or 6 fields but got 2`,
+  ]);
+});
+
+broken('the rendered error starts with one summary line', () => {
+  try {
+    parseDesiredState(edit(11, '          min: 5'), FILE, {});
+    assert.unreachable();
+  } catch (e) {
+    assert.instance(e, ValidationError);
+    assert.is((e as ValidationError).code, 'invalid_desired_state');
+    assert.match((e as ValidationError).render(), /^invalid desired state desired-state\/test\.yml \(1 problem\):\n {2}- desired-state\/test\.yml:11:16 /);
+  }
+});
+
+broken('a missing file is a ValidationError naming it', async () => {
+  try {
+    await loadDesiredState('desired-state/nope.yml', {});
+    assert.unreachable();
+  } catch (e) {
+    assert.instance(e, ValidationError);
+    assert.match((e as ValidationError).message, /^cannot read desired state desired-state\/nope\.yml: ENOENT/);
+  }
+});
+
+const durations = suite('parseDurationMs');
+
+durations('Go-style durations', () => {
+  const table: [string, number][] = [['60s', 60_000], ['5m', 300_000], ['1h30m', 5_400_000], ['250ms', 250], ['1.5h', 5_400_000], ['0', 0], ['2m30s', 150_000]];
+  for (const [text, ms] of table) assert.is(parseDurationMs(text), ms, text);
+});
+
+durations('rejects what is not a duration', () => {
+  for (const text of ['', '60', '5 m', 'm5', '1d', '1h 30m', '-5s', '5sec']) {
+    assert.throws(() => parseDurationMs(text), (e: Error) => e.message === `invalid duration "${text}": use Go syntax like 60s, 5m, 1h30m or 250ms`, text);
+  }
+});
+
+durations('formatDurationMs is the short form', () => {
+  assert.is(formatDurationMs(90_000), '1m30s');
+  assert.is(formatDurationMs(250), '250ms');
+  assert.is(formatDurationMs(3_600_000), '1h');
+});
+
+real.run();
+broken.run();
+durations.run();

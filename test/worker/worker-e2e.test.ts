@@ -1,0 +1,203 @@
+/**
+ * End to end through the real entry point: `services/worker/main.ts` runs as a child process (as in ECS) against
+ * the stand-ins (Redis, s3rver, Azurite) and the Azure AI inference emulator, with the real AI coordinator
+ * (routing, quotas, cache, accounting) and the model registry of desired-state/dev.yml. Covers: a full analysis,
+ * the response cache on a repeated video, graceful SIGTERM (exit 0), and a SIGKILLed worker's job finishing once
+ * on another worker (stalled-job recovery).
+ */
+import { test } from 'uvu';
+import * as assert from 'uvu/assert';
+import { spawn, type ChildProcess } from 'node:child_process';
+import { mkdir, readdir } from 'node:fs/promises';
+import { join } from 'node:path';
+import { samplePath, makeClip } from '../../devstack/samples.ts';
+import { startAiEmulator, type AiEmulator } from '../../devstack/emulators/azure-ai/index.ts';
+import { BUCKET, CONTAINER, bytesOf, startHarness } from './pipeline-harness.ts';
+import { fixtureDir } from '../media/media-fixtures.ts';
+
+const API_KEY = 'e2e-test-key';
+const h = await startHarness('worker-e2e');
+const fx = await fixtureDir('worker-e2e');
+const emulator: AiEmulator = await startAiEmulator({
+  models: [
+    { name: 'Llama-3.2-90B-Vision-Instruct', provider: 'Meta', vision: true, maxImageEdgePx: 1120 },
+    { name: 'DeepSeek-R1', provider: 'DeepSeek', reasoning: true },
+  ],
+  apiKeys: [API_KEY],
+});
+const children = new Set<ChildProcess>();
+test.after(async () => {
+  for (const c of children) if (c.exitCode === null) c.kill('SIGKILL');
+  await emulator.close();
+  await h.close();
+  await fx.cleanup();
+});
+
+/** A worker process: its JSON log lines and a way to wait for one. */
+interface WorkerProc {
+  child: ChildProcess;
+  logs: Array<Record<string, unknown>>;
+  waitLog(pred: (l: Record<string, unknown>) => boolean, timeoutMs?: number): Promise<Record<string, unknown>>;
+  exited: Promise<number | null>;
+}
+
+function startWorker(queueName: string, workDir: string): WorkerProc {
+  const env: NodeJS.ProcessEnv = {
+    PATH: process.env.PATH,
+    HOME: process.env.HOME,
+    APP_PROFILE: 'dev',
+    LOG_LEVEL: 'info',
+    REDIS_URL: h.stack.redisUrl,
+    REDIS_KEY_PREFIX: h.stack.keyPrefix,
+    QUEUE_NAME: queueName,
+    S3_TEMP_BUCKET: BUCKET,
+    S3_ENDPOINT: h.stack.s3!.endpoint,
+    S3_FORCE_PATH_STYLE: 'true',
+    AWS_ACCESS_KEY_ID: 'S3RVER',
+    AWS_SECRET_ACCESS_KEY: 'S3RVER',
+    AZURE_STORAGE_CONNECTION_STRING: h.stack.blob!.connectionString,
+    KEYFRAMES_CONTAINER: CONTAINER,
+    DESIRED_STATE_FILE: 'desired-state/dev.yml',
+    AI_FOUNDRY_ENDPOINT: emulator.endpoint,
+    AI_AUTH: 'key',
+    AZURE_AI_API_KEY: API_KEY,
+    WORK_DIR: workDir,
+    KEYFRAMES_MAX: '6',
+    WORKER_CONCURRENCY: '2',
+    JOB_LOCK_DURATION_MS: '4000',
+    SHUTDOWN_GRACE_MS: '10000',
+  };
+  const child = spawn(process.execPath, ['--no-warnings', '--import', 'tsx', 'services/worker/main.ts'], { env, stdio: ['ignore', 'pipe', 'pipe'] });
+  children.add(child);
+  const logs: Array<Record<string, unknown>> = [];
+  const waiters: Array<{ pred: (l: Record<string, unknown>) => boolean; resolve: (l: Record<string, unknown>) => void }> = [];
+  let partial = '';
+  let stderr = '';
+  child.stdout!.on('data', (b: Buffer) => {
+    partial += b.toString();
+    const lines = partial.split('\n');
+    partial = lines.pop() ?? '';
+    for (const line of lines) {
+      if (!line.trim()) continue;
+      let l: Record<string, unknown>;
+      try {
+        l = JSON.parse(line) as Record<string, unknown>;
+      } catch {
+        l = { msg: line };
+      }
+      logs.push(l);
+      if (process.env.TEST_VERBOSE) process.stdout.write(`    [worker] ${line}\n`);
+      for (const w of [...waiters]) if (w.pred(l)) {
+        waiters.splice(waiters.indexOf(w), 1);
+        w.resolve(l);
+      }
+    }
+  });
+  child.stderr!.on('data', (b: Buffer) => (stderr += b.toString()));
+  const exited = new Promise<number | null>((resolve) => child.once('exit', (code) => resolve(code)));
+  return {
+    child,
+    logs,
+    exited,
+    waitLog: (pred, timeoutMs = 60_000) => {
+      const found = logs.find(pred);
+      if (found) return Promise.resolve(found);
+      return new Promise((resolve, reject) => {
+        const t = setTimeout(() => reject(new Error(`log line not seen in ${timeoutMs} ms; stderr: ${stderr.slice(-2000)}; last logs: ${JSON.stringify(logs.slice(-5))}`)), timeoutMs);
+        waiters.push({ pred, resolve: (l) => (clearTimeout(t), resolve(l)) });
+        void exited.then((code) => reject(new Error(`worker exited (${code}) before the log line; stderr: ${stderr.slice(-2000)}`)));
+      });
+    },
+  };
+}
+
+const videoFile = samplePath('flower.mp4') ?? (await makeClip(fx.path('clip.mp4'), { seconds: 5 }));
+if (!samplePath('flower.mp4')) console.log('skip: flower.mp4 absent (../shared not present) — using a generated clip instead');
+
+test('main.ts analyses an upload with the real coordinator and the emulator, then stops on SIGTERM with exit 0', async () => {
+  const workDir = join(fx.dir, 'work-a');
+  await mkdir(workDir);
+  const queue = h.queue('e2e-main');
+  const w = startWorker('e2e-main', workDir);
+  await w.waitLog((l) => l.event === 'worker_started');
+
+  const key = await h.upload(await bytesOf(videoFile));
+  const id = await h.submit(queue, key, { attempts: 2 });
+  const rec = await h.waitFinal(queue, id);
+  assert.is(rec.status, 'succeeded', JSON.stringify(rec.error));
+  const r = rec.result!;
+  const vision = r.modelCalls.filter((c) => c.task === 'vision');
+  const text = r.modelCalls.filter((c) => c.task === 'text');
+  assert.is(vision.length, r.keyframes.length);
+  assert.ok(vision.every((c) => c.modelName === 'llama-vision' && c.model === 'Llama-3.2-90B-Vision-Instruct' && c.promptTokens > 0 && c.costUsd > 0));
+  assert.ok(text.length >= 1 && text.every((c) => c.modelName === 'deepseek'));
+  assert.ok(r.totalCostUsd > 0);
+  // The emulator saw one chat call per keyframe for the vision model and the report call(s) for DeepSeek.
+  assert.is(emulator.calls.count({ route: 'chat/completions', model: 'Llama-3.2-90B-Vision-Instruct', status: 200 }), r.keyframes.length);
+  assert.is(emulator.calls.count({ route: 'chat/completions', model: 'DeepSeek-R1', status: 200 }), text.length);
+  // The report is schema-valid (the pipeline checked it) and its notes are the keyframes'.
+  const report = r.report as { keyframeNotes: Array<{ index: number }>; summary: string };
+  assert.ok(report.summary.length > 0);
+  assert.equal(report.keyframeNotes.map((n) => n.index), r.keyframes.map((k) => k.index).filter((i) => report.keyframeNotes.some((n) => n.index === i)));
+  assert.equal(await h.blobNames(`${id}/`), r.keyframes.map((k) => k.blobName).sort());
+  assert.not.ok(await h.s3Exists(key));
+  assert.equal(await readdir(workDir), [], 'temp dir removed');
+
+  // The same video again: every keyframe description comes from the response cache, at no cost.
+  const visionCallsBefore = emulator.calls.count({ route: 'chat/completions', model: 'Llama-3.2-90B-Vision-Instruct' });
+  const key2 = await h.upload(await bytesOf(videoFile));
+  const id2 = await h.submit(queue, key2, { attempts: 2 });
+  const rec2 = await h.waitFinal(queue, id2);
+  assert.is(rec2.status, 'succeeded', JSON.stringify(rec2.error));
+  const vision2 = rec2.result!.modelCalls.filter((c) => c.task === 'vision');
+  assert.ok(vision2.length > 0 && vision2.every((c) => c.cached && c.costUsd === 0), JSON.stringify(vision2));
+  assert.is(emulator.calls.count({ route: 'chat/completions', model: 'Llama-3.2-90B-Vision-Instruct' }), visionCallsBefore);
+
+  // One log line per job with its timings.
+  const line = await w.waitLog((l) => l.event === 'analysis_succeeded' && l.analysisId === id);
+  assert.type((line.timingsMs as Record<string, number>).keyframes, 'number');
+
+  w.child.kill('SIGTERM');
+  assert.is(await w.exited, 0);
+  assert.ok(w.logs.some((l) => l.event === 'worker_stopped' && l.outcome === 'closed'));
+});
+
+test('a SIGKILLed worker’s job is picked up by another worker and finishes once', async () => {
+  const workDirA = join(fx.dir, 'work-kill-a');
+  const workDirB = join(fx.dir, 'work-kill-b');
+  await mkdir(workDirA);
+  await mkdir(workDirB);
+  const queue = h.queue('e2e-kill');
+  emulator.faults.latency(1500); // slow model: the job is surely in the vision step when the worker dies
+  try {
+    const a = startWorker('e2e-kill', workDirA);
+    await a.waitLog((l) => l.event === 'worker_started');
+    const clip = await makeClip(fx.path('kill.mp4'), { seconds: 4, audio: false });
+    const key = await h.upload(await bytesOf(clip));
+    const id = await h.submit(queue, key, { attempts: 2 });
+    for (let i = 0; i < 600; i++) {
+      const r = await h.store.get(id);
+      if (r?.progress.step === 'vision') break;
+      await new Promise((res) => setTimeout(res, 50));
+    }
+    a.child.kill('SIGKILL');
+    await a.exited;
+    emulator.faults.latency(0);
+
+    const b = startWorker('e2e-kill', workDirB);
+    const rec = await h.waitFinal(queue, id, 90_000);
+    assert.is(rec.status, 'succeeded', JSON.stringify(rec.error));
+    assert.is(rec.attempts, 2, 'started twice: once on the killed worker, once on the survivor');
+    const job = await queue.getJob(id);
+    assert.is(await job!.getState(), 'completed');
+    assert.is(b.logs.filter((l) => l.event === 'analysis_succeeded' && l.analysisId === id).length, 1);
+    assert.equal(await h.blobNames(`${id}/`), rec.result!.keyframes.map((k) => k.blobName).sort(), 'no duplicate keyframes');
+    assert.not.ok(await h.s3Exists(key));
+    b.child.kill('SIGTERM');
+    assert.is(await b.exited, 0);
+  } finally {
+    emulator.faults.latency(0);
+  }
+});
+
+test.run();
