@@ -51,6 +51,8 @@ function managedResources(desired: DesiredState, observed: ObservedState | undef
     const state = observed?.services[key];
     const live = state?.service;
     out.push({ resource: `ecs-service/${key}`, kind: 'ecs-service', service: key, ...(live ? { liveId: live.arn } : {}) });
+    // A service that does not exist has no task definition, target or policies to compare: only it is listed.
+    if (state && !state.service && state.error === undefined) continue;
     if (spec.taskDefinition) out.push({ resource: `task-definition/${key}`, kind: 'task-definition', service: key, ...(live?.taskDefinitionArn ? { liveId: live.taskDefinitionArn } : {}) });
     if (!spec.autoscaling) continue;
     out.push({ resource: `scalable-target/${key}`, kind: 'scalable-target', service: key, ...(live ? { liveId: ecsResourceId(cluster, live.name) } : {}) });

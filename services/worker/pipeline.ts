@@ -23,7 +23,7 @@ import { join } from 'node:path';
 import type { S3Client } from '@aws-sdk/client-s3';
 import type { ContainerClient } from '@azure/storage-blob';
 import { UnrecoverableError } from 'bullmq';
-import { AppError, TerminalError, ValidationError, errorMessage } from '../platform/errors.ts';
+import { AppError, NotFoundError, TerminalError, ValidationError, errorMessage } from '../platform/errors.ts';
 import type { Logger } from '../platform/logger.ts';
 import type { AnalysisStore } from '../analyses/store.ts';
 import type { AnalysisJobData, AnalysisResult, AnalysisStep, KeyframeInfo, ModelCallRecord, VideoFacts } from '../analyses/types.ts';
@@ -83,15 +83,16 @@ const STEP_PERCENT: Readonly<Record<AnalysisStep, number>> = {
   download: 2, probe: 10, keyframes: 15, upload: 30, vision: 40, report: 80, store: 95, cleanup: 98,
 };
 
-/** The error code and message recorded for a failure; never a stack, never a local path. */
+/** The error code and message recorded for a failure; never a stack, never a local temp path. */
 export function failureOf(err: unknown): { code: string; message: string } {
-  if (err instanceof AppError) return { code: err.code, message: err.message };
-  return { code: 'internal_error', message: errorMessage(err).replace(/\/\S*ct-job-\S*/g, '<temp>') };
+  const scrub = (m: string): string => m.replace(/(?:file:)?\/\S*ct-job-[^\s'":]*/g, '<temp>');
+  if (err instanceof AppError) return { code: err.code, message: scrub(err.message) };
+  return { code: 'internal_error', message: scrub(errorMessage(err)) };
 }
 
-/** True when no retry can change the outcome. */
+/** True when no retry can change the outcome (bad input, a refused request, or a record that no longer exists). */
 export function isTerminal(err: unknown): boolean {
-  return err instanceof TerminalError || err instanceof ValidationError || err instanceof UnrecoverableError;
+  return err instanceof TerminalError || err instanceof ValidationError || err instanceof NotFoundError || err instanceof UnrecoverableError;
 }
 
 /**
@@ -119,7 +120,6 @@ export async function runAnalysis(data: AnalysisJobData, deps: PipelineDeps, ctx
     return existing.result;
   }
 
-  await deps.store.markRunning(analysisId);
   const progress = new ProgressReporter(deps.store, analysisId, log);
   let stepStarted = Date.now();
   let current: AnalysisStep = 'download';
@@ -135,6 +135,7 @@ export async function runAnalysis(data: AnalysisJobData, deps: PipelineDeps, ctx
   let final = false;
   let succeeded = false;
   try {
+    await deps.store.markRunning(analysisId);
     step('download');
     dir = await createJobDir(deps.workDir, analysisId);
     const videoPath = join(dir, 'video');

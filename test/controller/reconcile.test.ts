@@ -77,8 +77,8 @@ passes('a cluster seeded to match dev.yml: empty plan, exit 0, no write call, ba
     assert.is(c.emu.callCount('DescribeServices'), 1, 'three services fit in one DescribeServices call');
     assert.is(report.summary.apiCalls, c.emu.callCount());
     assert.is(requeueAfterMs, 60_000, 'interval: 60s from the document');
-    // 3 services + 3 task definitions + 2 scalable targets + 5 policies
-    assert.is(report.summary.resources, 13);
+    // 3 services + 3 task definitions + 2 scalable targets + 4 policies (api: cpu, requests; worker: cpu, queue depth)
+    assert.is(report.summary.resources, 12);
   } finally {
     await teardown(c);
   }
@@ -268,7 +268,8 @@ passes('a missing service and a missing cluster are reported, not thrown', async
   const c = await setup(DEV, { copilotNames: true, skip: ['reconciler'] });
   try {
     const { report } = await pass(c, 'apply');
-    assert.equal(report.resources.filter((r) => r.status !== 'Synced').map((r) => `${r.resource} ${r.status}`), ['ecs-service/reconciler Drifted', 'task-definition/reconciler Drifted']);
+    assert.equal(report.resources.filter((r) => r.status !== 'Synced').map((r) => `${r.resource} ${r.status}`), ['ecs-service/reconciler Drifted']);
+    assert.not.ok(report.resources.some((r) => r.resource === 'task-definition/reconciler'), 'nothing else of a missing service is listed');
     assert.is(exitCodeOf(report), 2);
     const other = structuredClone(DEV);
     other.spec.ecs.cluster = 'no-such-cluster';
