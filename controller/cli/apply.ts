@@ -4,7 +4,6 @@
  * deferred), 1 error (a failed write or observation).
  */
 import type { Command } from './command.ts';
-import { runPass } from './run-pass.ts';
 
 /** The `apply` command. */
 export const applyCommand: Command = {
@@ -15,5 +14,5 @@ export const applyCommand: Command = {
     { name: 'dry-run', type: 'boolean', help: 'plan the writes but send none (RECONCILE_DRY_RUN=true does the same)', default: false },
     { name: 'json', type: 'boolean', help: 'print the report as JSON', default: false },
   ],
-  run: (ctx) => runPass(ctx, 'apply', 'apply'),
+  run: async (ctx) => (await import('./run-pass.ts')).runPass(ctx, 'apply', 'apply'),
 };

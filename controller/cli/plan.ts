@@ -1,6 +1,5 @@
 /** `trendctl plan -f FILE [--json]`: shows drift, writes nothing. Exit 0 no drift, 2 drift, 1 error. */
 import type { Command } from './command.ts';
-import { runPass } from './run-pass.ts';
 
 /** The `plan` command. */
 export const planCommand: Command = {
@@ -10,5 +9,6 @@ export const planCommand: Command = {
     { name: 'file', short: 'f', type: 'string', help: 'desired-state YAML file', env: 'DESIRED_STATE_FILE' },
     { name: 'json', type: 'boolean', help: 'print the report as JSON (schemas/drift-report.schema.json)', default: false },
   ],
-  run: (ctx) => runPass(ctx, 'plan', 'plan'),
+  // Loaded on use: the AWS SDK alone takes most of the CLI's start-up time, and `validate` does not need it.
+  run: async (ctx) => (await import('./run-pass.ts')).runPass(ctx, 'plan', 'plan'),
 };

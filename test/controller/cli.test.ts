@@ -10,6 +10,7 @@ import { startAwsEmulator, type AwsEmulator } from '../../devstack/emulators/aws
 import { parseDesiredState } from '../../services/platform/desired-state.ts';
 import { driftReportProblems } from '../../controller/report/plan-json.ts';
 import { ReportHistory } from '../../controller/report/history.ts';
+import type { DriftReport } from '../../controller/types.ts';
 import { startTestStack, type TestStack } from '../support/stack.ts';
 import { clientsFor, seedFromDesired } from './support/seed.ts';
 
@@ -36,6 +37,8 @@ let emu: AwsEmulator;
 let stack: TestStack;
 let dir: string;
 let awsEnv: Record<string, string>;
+/** The JSON report printed by `plan --json` in the drift test, reused by the report test. */
+let planned: DriftReport | undefined;
 
 const cli = suite('trendctl as a process');
 
@@ -112,8 +115,9 @@ cli('plan shows drift with exit 2 and writes nothing; apply fixes it (exit 0); p
 
   const json = await trendctl(['plan', '-f', DEV_FILE, '--json'], awsEnv);
   assert.is(json.code, 2);
-  const report = JSON.parse(json.stdout) as unknown;
-  assert.equal(driftReportProblems(report), []);
+  planned = JSON.parse(json.stdout) as DriftReport;
+  assert.equal(driftReportProblems(planned), []);
+  assert.is(planned.summary.drifted, 1);
 
   const dry = await trendctl(['apply', '-f', DEV_FILE, '--dry-run'], awsEnv);
   assert.is(dry.code, 2);
@@ -145,10 +149,10 @@ cli('report: exit 1 without REDIS_URL; prints the latest saved report (text and 
   assert.is(empty.code, 1);
   assert.match(empty.stderr, new RegExp(`no drift report under ${stack.keyPrefix}:drift:latest yet`));
 
-  const planned = JSON.parse((await trendctl(['plan', '-f', DEV_FILE, '--json'], awsEnv)).stdout) as Parameters<ReportHistory['push']>[0];
+  assert.ok(planned, 'saved by the plan test above');
   const redis = new Redis(stack.redisUrl);
   try {
-    await new ReportHistory(redis, stack.keyPrefix).push(planned);
+    await new ReportHistory(redis, stack.keyPrefix).push(planned!);
   } finally {
     redis.disconnect();
   }
@@ -158,7 +162,7 @@ cli('report: exit 1 without REDIS_URL; prints the latest saved report (text and 
   const json = await trendctl(['report', '--json'], env);
   assert.equal(JSON.parse(json.stdout), planned);
   const history = await trendctl(['report', '--history', '5'], env);
-  assert.match(history.stdout, /^\S+ plan dev: 12 synced, 0 drifted, 0 errors, 0 writes\n$/);
+  assert.match(history.stdout, /^\S+ plan dev: 11 synced, 1 drifted, 0 errors, 0 writes\n$/);
 });
 
 cli.run();

@@ -200,4 +200,27 @@ test('a SIGKILLed worker’s job is picked up by another worker and finishes onc
   }
 });
 
+test('main.ts exits 78 naming every configuration problem, and names a bad desired-state file', async () => {
+  const run = (env: NodeJS.ProcessEnv): Promise<{ code: number | null; stderr: string }> =>
+    new Promise((resolve) => {
+      const child = spawn(process.execPath, ['--no-warnings', '--import', 'tsx', 'services/worker/main.ts'], { env: { PATH: process.env.PATH, ...env }, stdio: ['ignore', 'ignore', 'pipe'] });
+      children.add(child);
+      let stderr = '';
+      child.stderr!.on('data', (b: Buffer) => (stderr += b.toString()));
+      child.once('exit', (code) => resolve({ code, stderr }));
+    });
+  const empty = await run({});
+  assert.is(empty.code, 78);
+  assert.match(empty.stderr, /REDIS_URL: is required for the worker role/);
+  assert.match(empty.stderr, /S3_TEMP_BUCKET: is required/);
+  assert.match(empty.stderr, /DESIRED_STATE_FILE: is required/);
+  const badFile = await run({
+    REDIS_URL: h.stack.redisUrl, S3_TEMP_BUCKET: BUCKET, AZURE_STORAGE_CONNECTION_STRING: h.stack.blob!.connectionString,
+    DESIRED_STATE_FILE: 'desired-state/no-such-env.yml', AI_AUTH: 'key', AZURE_AI_API_KEY: API_KEY,
+  });
+  assert.is(badFile.code, 78);
+  assert.match(badFile.stderr, /desired-state\/no-such-env\.yml/);
+  assert.not.match(badFile.stderr, new RegExp(API_KEY), 'the key is never printed');
+});
+
 test.run();
