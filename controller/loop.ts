@@ -49,7 +49,7 @@ export interface LoopDeps {
   loadDesired: () => Promise<DesiredState>;
   /** Desired-state file name, for reports. */
   source: string;
-  reconcile: Omit<ReconcileDeps, 'defaultIntervalMs'>;
+  reconcile: Omit<ReconcileDeps, 'defaultIntervalMs' | 'mayWrite'>;
   lock: LeaderLock;
   history: ReportHistory;
   /** Random source in [0, 1). @defaultValue Math.random */
@@ -136,7 +136,7 @@ export class ReconcileLoop extends EventEmitter<LoopEvents> {
       const desired = await this.deps.loadDesired();
       const { report, requeueAfterMs } = await reconcile(
         { desired, source: this.deps.source, intent: 'apply', dryRun: this.o.dryRun },
-        { ...this.deps.reconcile, defaultIntervalMs: this.o.defaultIntervalMs },
+        { ...this.deps.reconcile, defaultIntervalMs: this.o.defaultIntervalMs, mayWrite: () => this.deps.lock.isLeader },
       );
       this.lastIntervalMs = requeueAfterMs;
       this.failures = report.errors.length > 0 ? this.failures + 1 : 0;

@@ -50,6 +50,7 @@ export class ReconcilerMetrics {
     this.resources.set({ status: 'Synced' }, s.synced);
     this.resources.set({ status: 'Drifted' }, s.drifted);
     this.resources.set({ status: 'Error' }, s.errors);
+    this.resources.set({ status: 'Unsupported' }, s.unsupported);
     const seen = new Set<string>();
     for (const a of report.audit) {
       const k = `${a.resource}|${a.operation}`;

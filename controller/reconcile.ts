@@ -16,6 +16,7 @@ import { ApiCalls, type ApiCallEvent } from './aws/api-calls.ts';
 import type { RetryOptions } from './aws/retry.ts';
 import { observe } from './observe/observe.ts';
 import type { TaskDefinitionCache } from './observe/ecs-services.ts';
+import type { StorageClients } from './observe/storage.ts';
 import { diff } from './diff/diff.ts';
 import { applyIgnore } from './diff/ignore.ts';
 import { planWrites } from './act/plan-writes.ts';
@@ -39,6 +40,8 @@ export interface ReconcileDeps {
   autoscaling: ApplicationAutoScalingClient;
   /** Task definitions by ARN; keep one per process. */
   taskDefinitions: TaskDefinitionCache;
+  /** Storage clients; without them storage is not observed (and not listed in the report). */
+  storage?: StorageClients;
   /** Retry settings of AWS calls (see `aws/retry.ts` for defaults). */
   retry?: Partial<RetryOptions>;
   /** Told about every AWS call attempt (metrics). */
@@ -47,6 +50,8 @@ export interface ReconcileDeps {
   now?: () => Date;
   /** Interval when the document sets none, ms (RECONCILE_INTERVAL_MS). @defaultValue 60000 */
   defaultIntervalMs?: number;
+  /** Checked before each write (the loop passes "still the leader"). @defaultValue always true */
+  mayWrite?: () => boolean;
 }
 
 /** Interval when neither the document nor the caller sets one, ms: Crossplane's poll default (operator-anchors.md §3). */
@@ -67,7 +72,7 @@ export async function reconcile(request: ReconcileRequest, deps: ReconcileDeps):
 
   let observed: ObservedState | undefined;
   try {
-    observed = await observe(desired, { ecs: deps.ecs, autoscaling: deps.autoscaling, calls, taskDefinitions: deps.taskDefinitions, now });
+    observed = await observe(desired, { ecs: deps.ecs, autoscaling: deps.autoscaling, calls, taskDefinitions: deps.taskDefinitions, now, ...(deps.storage ? { storage: deps.storage } : {}) });
   } catch (err) {
     errors.push({ message: `observe cluster ${desired.spec.ecs.cluster}: ${errorMessage(err)}` });
   }
@@ -76,7 +81,7 @@ export async function reconcile(request: ReconcileRequest, deps: ReconcileDeps):
   let actuator: ActuatorResult | undefined;
   if (observed && request.intent === 'apply') {
     const writes = planWrites(desired, observed, kept);
-    actuator = await applyWrites(writes, { ecs: deps.ecs, autoscaling: deps.autoscaling, calls, now }, {
+    actuator = await applyWrites(writes, { ecs: deps.ecs, autoscaling: deps.autoscaling, calls, now, ...(deps.mayWrite ? { mayWrite: deps.mayWrite } : {}) }, {
       dryRun,
       maxWrites: management.maxWritesPerPass ?? DEFAULT_ACTUATOR_OPTIONS.maxWrites,
     });

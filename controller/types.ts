@@ -97,11 +97,49 @@ export interface ObservedServiceState {
   error?: string;
 }
 
+/**
+ * A setting the endpoint cannot report because it does not implement the operation (s3rver answers 501
+ * NotImplemented to the bucket lifecycle, encryption and public-access calls: reference/standin-pitfalls.md §1).
+ */
+export interface Unsupported {
+  unsupported: string;
+}
+
+/** The S3 temporary-video bucket as observed. Absent fields were not read. */
+export interface ObservedBucket {
+  name: string;
+  exists: boolean;
+  /** Days after which whole-bucket lifecycle rules expire objects; `null` when no such enabled rule exists. */
+  expireAfterDays?: number | null | Unsupported;
+  /** Default encryption algorithm (`AES256`, `aws:kms`, …); `null` when none is configured. */
+  encryption?: string | null | Unsupported;
+  /** Whether all four S3 Block Public Access settings are on. */
+  blockPublicAccess?: boolean | Unsupported;
+}
+
+/** The keyframes Blob container as observed. */
+export interface ObservedContainer {
+  name: string;
+  exists: boolean;
+  /** `none` when private, else the public access level (`blob`, `container`). */
+  publicAccess?: string;
+  /** Blob soft-delete retention days of the account; `null` when soft delete is off. */
+  softDeleteDays?: number | null;
+}
+
+/** Storage observation; each entry is absent when not configured, or `{ error }` when it could not be read. */
+export interface ObservedStorage {
+  s3TempBucket?: ObservedBucket | { error: string };
+  keyframes?: ObservedContainer | { error: string };
+}
+
 /** Everything one pass read. */
 export interface ObservedState {
   cluster: { name: string; arn?: string };
   /** Keyed by the desired service name (the key in `spec.ecs.services`). */
   services: Record<string, ObservedServiceState>;
+  /** Storage policies, when the pass had storage clients. */
+  storage?: ObservedStorage;
   /** ISO 8601 time the observation finished. */
   observedAt: string;
 }
@@ -110,14 +148,14 @@ export interface ObservedState {
 export type DriftAction = 'update' | 'create' | 'none';
 
 /** Kinds of managed resources. */
-export type ResourceKind = 'ecs-service' | 'scalable-target' | 'scaling-policy' | 'task-definition';
+export type ResourceKind = 'ecs-service' | 'scalable-target' | 'scaling-policy' | 'task-definition' | 's3-bucket' | 'blob-container';
 
 /** One difference between desired and observed state. */
 export interface Drift {
   /** Resource id in the report: `ecs-service/api`, `scalable-target/worker`, `scaling-policy/worker/ct-cpu-target`. */
   resource: string;
   kind: ResourceKind;
-  /** The desired service key the resource belongs to. */
+  /** The desired service key the resource belongs to; `storage` for storage resources. */
   service: string;
   /** JSON pointer into the desired-state document (what `management.ignore` matches). */
   path: string;
@@ -147,8 +185,11 @@ export interface AuditRecord {
   error?: string;
 }
 
-/** Status of one resource after the pass. */
-export type ResourceStatus = 'Synced' | 'Drifted' | 'Error';
+/**
+ * Status of one resource after the pass: `Unsupported` when nothing differs in what could be read but the
+ * endpoint does not implement some of the reads ("Unsupported by endpoint", e.g. s3rver).
+ */
+export type ResourceStatus = 'Synced' | 'Drifted' | 'Error' | 'Unsupported';
 
 /** One resource in a report. */
 export interface ResourceReport {
@@ -168,6 +209,7 @@ export interface ReportSummary {
   synced: number;
   drifted: number;
   errors: number;
+  unsupported: number;
   /** Drift items found this pass (ignored ones excluded). */
   drifts: number;
   /** Drift items dropped by `management.ignore`. */

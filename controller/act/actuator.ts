@@ -16,6 +16,8 @@ export interface ActuatorDeps {
   autoscaling: ApplicationAutoScalingClient;
   calls: ApiCalls;
   now: () => Date;
+  /** Checked before each write; false defers the rest (e.g. the leader lease was lost mid-pass). @defaultValue always true */
+  mayWrite?: () => boolean;
 }
 
 /** Options of {@link applyWrites}. */
@@ -70,6 +72,9 @@ export async function applyWrites(writes: readonly PlannedWrite[], deps: Actuato
     } else if (used >= o.maxWrites) {
       outcome = 'deferred';
       error = `not attempted: maxWritesPerPass (${o.maxWrites}) reached`;
+    } else if (!o.dryRun && deps.mayWrite && !deps.mayWrite()) {
+      outcome = 'deferred';
+      error = 'not attempted: this replica is no longer the leader';
     } else if (o.dryRun) {
       used++;
       outcome = 'dry-run';

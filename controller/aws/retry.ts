@@ -37,13 +37,15 @@ const RETRYABLE_NAMES = new Set([
 ]);
 const RETRYABLE_CODES = new Set(['ECONNRESET', 'ECONNREFUSED', 'ETIMEDOUT', 'EPIPE', 'EAI_AGAIN', 'UND_ERR_SOCKET']);
 
-/** Whether an SDK error is worth retrying: throttling, HTTP 5xx or 429, or a dropped connection. */
+/** Whether an SDK error is worth retrying: throttling, HTTP 5xx (but 501 and 505) or 429, or a dropped connection. */
 export function isRetryable(err: unknown): boolean {
   if (!err || typeof err !== 'object') return false;
   const e = err as { name?: string; code?: string; $metadata?: { httpStatusCode?: number }; $retryable?: unknown };
   if (e.name && RETRYABLE_NAMES.has(e.name)) return true;
   if (e.code && RETRYABLE_CODES.has(e.code)) return true;
   const status = e.$metadata?.httpStatusCode;
+  // 501 Not Implemented and 505 are answers, not hiccups: retrying cannot change them.
+  if (status === 501 || status === 505 || e.name === 'NotImplemented') return false;
   if (status !== undefined && (status >= 500 || status === 429)) return true;
   return e.$retryable !== undefined;
 }

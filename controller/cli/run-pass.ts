@@ -11,6 +11,7 @@ import { renderPlanJson } from '../report/plan-json.ts';
 import type { CommandContext } from './command.ts';
 import { cliConfig, interpolationVars } from './runtime.ts';
 import { createReconcilerClients, type ReconcilerClients } from '../aws/clients.ts';
+import { createStorageClients, type StorageClientSet } from '../storage-clients.ts';
 
 /** Runs one pass for the CLI. @returns the exit code. */
 export async function runPass(ctx: CommandContext, intent: 'plan' | 'apply', name: string): Promise<number> {
@@ -20,13 +21,15 @@ export async function runPass(ctx: CommandContext, intent: 'plan' | 'apply', nam
     return 1;
   }
   let clients: ReconcilerClients | undefined;
+  let storage: StorageClientSet | undefined;
   try {
     const config = cliConfig(ctx, file, false);
     const desired = await loadDesiredState(file, interpolationVars(ctx.env));
     clients = createReconcilerClients(config);
+    storage = await createStorageClients(config);
     const { report } = await reconcile(
       { desired, source: file, intent, dryRun: ctx.options['dry-run'] === true || config.RECONCILE_DRY_RUN },
-      { ecs: clients.ecs, autoscaling: clients.autoscaling, taskDefinitions: new Map(), defaultIntervalMs: config.RECONCILE_INTERVAL_MS },
+      { ecs: clients.ecs, autoscaling: clients.autoscaling, storage, taskDefinitions: new Map(), defaultIntervalMs: config.RECONCILE_INTERVAL_MS },
     );
     ctx.stdout.write(ctx.options.json === true ? renderPlanJson(report) : renderPlanText(report, { color: ctx.isTTY }));
     return exitCodeOf(report);
@@ -38,5 +41,6 @@ export async function runPass(ctx: CommandContext, intent: 'plan' | 'apply', nam
     throw err;
   } finally {
     clients?.destroy();
+    storage?.destroy();
   }
 }

@@ -4,8 +4,9 @@
  * path, field). Only fields the document sets are compared; normalisation (`normalize.ts`) runs first.
  */
 import type { DesiredState, ServiceSpec } from '../../services/platform/desired-state.ts';
-import type { Drift, DriftAction, ObservedScalableTarget, ObservedService, ObservedServiceState, ResourceKind } from '../types.ts';
+import type { Drift, DriftAction, ObservedScalableTarget, ObservedService, ObservedServiceState, ObservedState, ResourceKind } from '../types.ts';
 import { applyIgnore } from './ignore.ts';
+import { storageDrifts } from './storage.ts';
 import {
   POLICY_SPEC_KEYS,
   desiredPolicies,
@@ -28,7 +29,9 @@ export interface DiffOptions {
 }
 
 /** Order of resource kinds within one service: the order the actuator writes them in. */
-const KIND_ORDER: Readonly<Record<ResourceKind, number>> = { 'ecs-service': 0, 'task-definition': 1, 'scalable-target': 2, 'scaling-policy': 3 };
+const KIND_ORDER: Readonly<Record<ResourceKind, number>> = {
+  'ecs-service': 0, 'task-definition': 1, 'scalable-target': 2, 'scaling-policy': 3, 's3-bucket': 4, 'blob-container': 5,
+};
 
 /** Why an ALB request-count policy cannot be created from ECS data alone. */
 export const REQUESTS_POLICY_UNCREATABLE =
@@ -186,10 +189,11 @@ function policyDrifts(ctx: Context, desired: DesiredState, state: ObservedServic
  * Rules: a missing service is drift that cannot be corrected (Copilot creates services); an autoscaled
  * service's live desiredCount is never compared; its scalable target min/max/suspended and target-tracking
  * policies are; task definitions are observe-only; in observe mode (document or service) every action is `none`.
- * Services whose observation failed (`error`) produce no drift: the report shows them as Error.
+ * Services whose observation failed (`error`) produce no drift: the report shows them as Error. Storage drift
+ * (`storage.ts`, observe only) follows the services.
  * @returns drift items in a deterministic order.
  */
-export function diff(desired: DesiredState, observed: { services: Record<string, ObservedServiceState> }, options: DiffOptions = {}): Drift[] {
+export function diff(desired: DesiredState, observed: Pick<ObservedState, 'services' | 'storage'>, options: DiffOptions = {}): Drift[] {
   const out: Drift[] = [];
   for (const key of Object.keys(desired.spec.ecs.services).sort()) {
     const spec = desired.spec.ecs.services[key]!;
@@ -214,5 +218,6 @@ export function diff(desired: DesiredState, observed: { services: Record<string,
     (a, b) =>
       cmp(a.service, b.service) || KIND_ORDER[a.kind] - KIND_ORDER[b.kind] || cmp(a.resource, b.resource) || cmp(a.path, b.path) || cmp(a.field, b.field),
   );
+  out.push(...storageDrifts(desired, observed.storage)); // storage after every service, in its own fixed order
   return applyIgnore(out, options.ignore ?? []).kept;
 }

@@ -1,15 +1,16 @@
 /**
  * One observation of everything a desired state manages: ECS services, then the Application Auto Scaling
- * targets and policies of the services found. Reads only; level-triggered (nothing is remembered between
+ * targets and policies of the services found, then storage (when the pass has storage clients). Reads only; level-triggered (nothing is remembered between
  * passes but the task-definition cache, whose entries never change).
  */
 import type { DesiredState } from '../../services/platform/desired-state.ts';
 import { ecsResourceId, type ObservedServiceState, type ObservedState } from '../types.ts';
 import { observeEcsServices, type EcsObserverDeps } from './ecs-services.ts';
 import { observeScaling, type ScalingObserverDeps } from './scalable-targets.ts';
+import { observeStorage, type StorageClients } from './storage.ts';
 
-/** Collaborators of {@link observe}. */
-export type ObserveDeps = EcsObserverDeps & ScalingObserverDeps & { now: () => Date };
+/** Collaborators of {@link observe}; storage is observed only with its clients. */
+export type ObserveDeps = EcsObserverDeps & ScalingObserverDeps & { now: () => Date; storage?: StorageClients };
 
 /**
  * Reads the live state of every service of `desired`.
@@ -31,5 +32,11 @@ export async function observe(desired: DesiredState, deps: ObserveDeps): Promise
       ...(s.error !== undefined ? { error: s.error } : {}),
     };
   }
-  return { cluster: { name: cluster, ...(ecs.clusterArn ? { arn: ecs.clusterArn } : {}) }, services, observedAt: deps.now().toISOString() };
+  const storage = deps.storage ? await observeStorage(desired, deps.storage, deps.calls) : undefined;
+  return {
+    cluster: { name: cluster, ...(ecs.clusterArn ? { arn: ecs.clusterArn } : {}) },
+    services,
+    ...(storage ? { storage } : {}),
+    observedAt: deps.now().toISOString(),
+  };
 }

@@ -14,6 +14,7 @@ import {
   type WriteOutcome,
 } from '../types.ts';
 import { desiredPolicies, findLivePolicy, serviceMode } from '../diff/normalize.ts';
+import { STORAGE_SCOPE, storageResources, unsupportedReasons } from '../diff/storage.ts';
 import type { ActuatorResult } from '../act/actuator.ts';
 
 /** Everything a report is made from. */
@@ -61,7 +62,24 @@ function managedResources(desired: DesiredState, observed: ObservedState | undef
       out.push({ resource: `scaling-policy/${key}/${found?.name ?? want.name}`, kind: 'scaling-policy', service: key, ...(found?.arn ? { liveId: found.arn } : {}) });
     }
   }
+  // Storage is listed only when it was observed (the pass had a client for it).
+  const ids = storageResources(desired);
+  if (ids.bucket && observed?.storage?.s3TempBucket) out.push({ resource: ids.bucket, kind: 's3-bucket', service: STORAGE_SCOPE });
+  if (ids.container && observed?.storage?.keyframes) out.push({ resource: ids.container, kind: 'blob-container', service: STORAGE_SCOPE });
   return out;
+}
+
+/** Why a storage resource could not be observed, if it could not. */
+function storageError(ref: ResourceRef, observed: ObservedState | undefined): string | undefined {
+  const entry = ref.kind === 's3-bucket' ? observed?.storage?.s3TempBucket : observed?.storage?.keyframes;
+  return entry && 'error' in entry ? entry.error : undefined;
+}
+
+/** Facts the report states about a storage resource besides drift. */
+function storageNotes(ref: ResourceRef, observed: ObservedState | undefined): string[] {
+  if (ref.kind === 's3-bucket') return unsupportedReasons(observed?.storage, 's3-bucket');
+  if (ref.kind === 'blob-container') return ['retentionDays is not observable through the Blob API (an Azure Resource Manager lifecycle policy)'];
+  return [];
 }
 
 function show(v: unknown): string {
@@ -73,9 +91,16 @@ function statusOf(
   drifts: Drift[],
   input: ReportInput,
 ): Pick<ResourceReport, 'status' | 'reasons'> {
-  const observeError = input.observed ? input.observed.services[ref.service]?.error : input.errors[0]?.message;
+  const storage = ref.kind === 's3-bucket' || ref.kind === 'blob-container';
+  const observeError = !input.observed ? input.errors[0]?.message : storage ? storageError(ref, input.observed) : input.observed.services[ref.service]?.error;
   if (observeError !== undefined) return { status: 'Error', reasons: [`not observed: ${observeError}`] };
-  if (drifts.length === 0) return { status: 'Synced', reasons: ['in sync'] };
+  const notes = storage ? storageNotes(ref, input.observed) : [];
+  if (storage && drifts.length > 0) return { status: 'Drifted', reasons: [...drifts.map((d) => d.reason), ...notes] };
+  if (drifts.length === 0) {
+    const unsupported = notes.filter((n) => n.startsWith('Unsupported by endpoint'));
+    if (unsupported.length > 0) return { status: 'Unsupported', reasons: notes };
+    return { status: 'Synced', reasons: ['in sync', ...notes] };
+  }
   const write = input.actuator?.outcomes.get(ref.resource);
   const fixable = drifts.filter((d) => d.action !== 'none');
   const rest = drifts.filter((d) => d.action === 'none').map((d) => d.reason);
@@ -105,6 +130,10 @@ export function buildReport(input: ReportInput): DriftReport {
   const errors = [...input.errors];
   for (const [resource, o] of input.actuator?.outcomes ?? []) if (o.outcome === 'failed') errors.push({ resource, message: o.error ?? 'write failed' });
   for (const [key, s] of Object.entries(input.observed?.services ?? {})) if (s.error !== undefined) errors.push({ resource: `ecs-service/${key}`, message: s.error });
+  for (const ref of refs) {
+    const message = storageError(ref, input.observed);
+    if (message !== undefined) errors.push({ resource: ref.resource, message });
+  }
   const modes = new Set(Object.keys(desired.spec.ecs.services).map((k) => serviceMode(desired, k)));
   return {
     apiVersion: 'content-trends/v1',
@@ -128,6 +157,7 @@ export function buildReport(input: ReportInput): DriftReport {
       synced: resources.filter((r) => r.status === 'Synced').length,
       drifted: resources.filter((r) => r.status === 'Drifted').length,
       errors: resources.filter((r) => r.status === 'Error').length,
+      unsupported: resources.filter((r) => r.status === 'Unsupported').length,
       drifts: input.drifts.length,
       ignored: input.ignored,
       toCreate: input.drifts.filter((d) => d.action === 'create').length,

@@ -1,7 +1,7 @@
 /**
  * The human form of a report, like `terraform plan` / `kubectl diff`: a header naming the desired-state file
  * and the live cluster ARN, one block per resource that is not in sync (`+` create, `~` update, `!` cannot or
- * may not be corrected), each field as `live → desired`, then a summary line. For an apply, the writes are
+ * may not be corrected, `?` not fully observable), each field as `live → desired`, then a summary line. For an apply, the writes are
  * listed with their outcome. Colour only when asked (the CLI asks when stdout is a TTY). Pure.
  */
 import type { AuditRecord, Drift, DriftAction, DriftReport } from '../types.ts';
@@ -45,9 +45,10 @@ export function renderPlanText(report: DriftReport, options: Partial<PlanTextOpt
   const notSynced = report.resources.filter((r) => r.status !== 'Synced' || (report.metadata.intent === 'plan' && r.drifts.length > 0));
   for (const r of notSynced) {
     const action = r.status === 'Error' ? 'none' : resourceAction(r.drifts);
-    const head = `${MARK[action]} ${r.resource}${r.liveId ? `  (${r.liveId})` : ''}`;
-    lines.push(`  ${paint(action, head)}`);
-    if (r.status === 'Error' || r.drifts.length === 0) {
+    const mark = r.status === 'Unsupported' ? '?' : MARK[action];
+    const head = `${mark} ${r.resource}${r.liveId ? `  (${r.liveId})` : ''}`;
+    lines.push(`  ${r.status === 'Unsupported' ? head : paint(action, head)}`);
+    if (r.status === 'Error' || r.status === 'Unsupported' || r.drifts.length === 0) {
       for (const reason of r.reasons) lines.push(`      ${reason}`);
     }
     for (const d of r.drifts) {
@@ -63,12 +64,13 @@ export function renderPlanText(report: DriftReport, options: Partial<PlanTextOpt
   }
   for (const e of report.errors.filter((e) => !e.resource)) lines.push(`Error: ${e.message}`);
   const s = report.summary;
-  if (s.drifts === 0 && s.errors === 0) lines.push(`No drift: ${s.synced} resource${s.synced === 1 ? '' : 's'} in sync.`);
+  const partly = s.unsupported > 0 ? ` ${s.unsupported} not fully observable (unsupported by endpoint).` : '';
+  if (s.drifts === 0 && s.errors === 0) lines.push(`No drift: ${s.synced} resource${s.synced === 1 ? '' : 's'} in sync.${partly}`);
   else {
     const w = s.writes;
     const done = m.intent === 'apply' ? ` Writes: ${w.applied} applied, ${w.failed} failed, ${w['dry-run']} dry-run, ${w.deferred} deferred.` : '';
     lines.push(`Plan: ${s.toCreate} to create, ${s.toUpdate} to update, ${s.unmanageable} not correctable here.${done}`);
-    lines.push(`Resources: ${s.synced} synced, ${s.drifted} drifted, ${s.errors} error${s.errors === 1 ? '' : 's'}${s.ignored ? `; ${s.ignored} drift item${s.ignored === 1 ? '' : 's'} ignored` : ''}.`);
+    lines.push(`Resources: ${s.synced} synced, ${s.drifted} drifted, ${s.errors} error${s.errors === 1 ? '' : 's'}${s.unsupported ? `, ${s.unsupported} unsupported by endpoint` : ''}${s.ignored ? `; ${s.ignored} drift item${s.ignored === 1 ? '' : 's'} ignored` : ''}.`);
   }
   return `${lines.join('\n')}\n`;
 }

@@ -3,9 +3,17 @@
  *
  * Keys (all under the configured prefix):
  * - `<prefix>:analysis:<id>` — the record as JSON;
- * - `<prefix>:idem:<tenant>:<sha256(idempotency key)>` — the analysis id created for that key.
+ * - `<prefix>:idem:<tenant>:<sha256(idempotency key)>` — the analysis id created for that key;
+ * - `<prefix>:analyses:tenant:<tenant>` — the tenant's index: a sorted set whose members all have score 0 and are
+ *   `<createdAt ms, 15 digits>:<id>`, so lexicographic order is creation order and `ZRANGE … BYLEX` pages through
+ *   it by time with exact, tie-free bounds (Redis docs, "ZRANGE", BYLEX).
  * Creation is atomic (SET NX on the idempotency key), so two concurrent requests with the same key create one
  * analysis.
+ *
+ * Retention: a record expires `ttlSec` after its last write. The index has no per-member expiry: members whose
+ * record has expired are dropped when a scan meets them, members older than the retention horizon (plus a day of
+ * slack for late updates) are trimmed on every create, and the index key itself expires `ttlSec` after the
+ * tenant's last create.
  */
 import { createHash, randomUUID } from 'node:crypto';
 import type { Redis } from 'ioredis';
@@ -20,6 +28,50 @@ export interface NewAnalysis {
   options: AnalysisOptions;
   idempotencyKey?: string;
 }
+
+/** Width of the zero-padded creation time in index members (ms since the epoch fits in 15 digits until year 33658). */
+const INDEX_TIME_DIGITS = 15;
+
+/** An index member: `<createdAt ms, 15 digits>:<id>`. */
+export const INDEX_MEMBER_PATTERN = /^\d{15}:an_[0-9a-f]{32}$/;
+
+/** The index member of a record created at `createdAtMs` (ms since the epoch). */
+export function indexMember(createdAtMs: number, id: string): string {
+  return `${indexTime(createdAtMs)}:${id}`;
+}
+
+function indexTime(ms: number): string {
+  return String(Math.max(0, Math.floor(ms))).padStart(INDEX_TIME_DIGITS, '0');
+}
+
+/** Which part of a tenant's index {@link AnalysisStore.scanTenant} walks, newest first. */
+export interface TenantScanRange {
+  /** Only records created at or after this time, ms since the epoch. */
+  createdFromMs?: number;
+  /** Only records created before this time (exclusive), ms since the epoch. */
+  createdBeforeMs?: number;
+  /** Resume strictly after this index member (an earlier scan's `position`); it must match INDEX_MEMBER_PATTERN. */
+  after?: string;
+  /** Index members fetched per round trip. @defaultValue 100 */
+  batchSize?: number;
+}
+
+/** One entry met by a scan: the record and its place in the index (what a cursor resumes from). */
+export interface TenantScanEntry {
+  position: string;
+  record: AnalysisRecord;
+}
+
+/** What {@link AnalysisStore.erase} deleted. */
+export interface ErasedRecord {
+  /** The record key existed and was deleted. */
+  record: boolean;
+  /** The Idempotency-Key mapping existed and was deleted. */
+  idempotencyKey: boolean;
+}
+
+/** Lua: delete KEYS[1] only when its value is ARGV[1]; returns how many keys were deleted. */
+const DELETE_IF_EQUALS = "if redis.call('GET', KEYS[1]) == ARGV[1] then return redis.call('DEL', KEYS[1]) end return 0";
 
 /** Store of analysis records. */
 export class AnalysisStore {
@@ -43,6 +95,20 @@ export class AnalysisStore {
     return `${this.prefix}:analysis:${id}`;
   }
 
+  private idemKey(tenantId: string, idempotencyKey: string): string {
+    return `${this.prefix}:idem:${tenantId}:${createHash('sha256').update(idempotencyKey).digest('hex')}`;
+  }
+
+  /** Key of a tenant's index (see the module comment). */
+  tenantIndexKey(tenantId: string): string {
+    return `${this.prefix}:analyses:tenant:${tenantId}`;
+  }
+
+  /** Retention of a record after its last write, seconds. */
+  get retentionSec(): number {
+    return this.ttlSec;
+  }
+
   /**
    * Creates a queued analysis, or returns the existing one when the tenant already used `idempotencyKey`.
    * @returns the record and whether it was created now.
@@ -50,8 +116,7 @@ export class AnalysisStore {
   async create(input: NewAnalysis): Promise<{ record: AnalysisRecord; created: boolean }> {
     const id = `an_${randomUUID().replace(/-/g, '')}`;
     if (input.idempotencyKey) {
-      const h = createHash('sha256').update(input.idempotencyKey).digest('hex');
-      const idemKey = `${this.prefix}:idem:${input.tenantId}:${h}`;
+      const idemKey = this.idemKey(input.tenantId, input.idempotencyKey);
       const ok = await this.redis.set(idemKey, id, 'EX', this.ttlSec, 'NX');
       if (ok !== 'OK') {
         const existingId = await this.redis.get(idemKey);
@@ -60,7 +125,8 @@ export class AnalysisStore {
         await this.redis.set(idemKey, id, 'EX', this.ttlSec);
       }
     }
-    const now = new Date().toISOString();
+    const nowMs = Date.now();
+    const now = new Date(nowMs).toISOString();
     const record: AnalysisRecord = {
       id,
       tenantId: input.tenantId,
@@ -74,8 +140,88 @@ export class AnalysisStore {
       progress: { step: 'queued', percent: 0 },
       attempts: 0,
     };
-    await this.redis.set(this.key(id), JSON.stringify(record), 'EX', this.ttlSec);
+    const index = this.tenantIndexKey(input.tenantId);
+    // Members created before the horizon have certainly expired (a record outlives its creation by the retention
+    // plus its run time, far below a day of slack).
+    const horizon = `(${indexTime(nowMs - (this.ttlSec + 86_400) * 1000)}`;
+    await this.redis
+      .multi()
+      .set(this.key(id), JSON.stringify(record), 'EX', this.ttlSec)
+      .zadd(index, 0, indexMember(nowMs, id))
+      .zremrangebylex(index, '-', horizon)
+      .expire(index, this.ttlSec + 86_400)
+      .exec();
     return { record, created: true };
+  }
+
+  /** Records of several ids in one round trip, `undefined` where missing (expired or erased). */
+  async getMany(ids: readonly string[]): Promise<Array<AnalysisRecord | undefined>> {
+    if (ids.length === 0) return [];
+    const raws = await this.redis.mget(...ids.map((id) => this.key(id)));
+    return raws.map((raw) => (raw ? (JSON.parse(raw) as AnalysisRecord) : undefined));
+  }
+
+  /**
+   * Walks a tenant's records newest first, within `range`, fetching `batchSize` index members per round trip.
+   * Members whose record has expired are removed from the index on the way and not yielded. Stop iterating
+   * whenever enough was seen; nothing is held open.
+   * @throws Error when `range.after` is not an index member (callers validate cursors before).
+   */
+  async *scanTenant(tenantId: string, range: TenantScanRange = {}): AsyncGenerator<TenantScanEntry> {
+    if (range.after !== undefined && !INDEX_MEMBER_PATTERN.test(range.after)) throw new Error(`scanTenant: ${range.after} is not an index member`);
+    const index = this.tenantIndexKey(tenantId);
+    const batch = Math.max(1, Math.floor(range.batchSize ?? 100));
+    // Upper bound (exclusive): before the resume point, or before createdBeforeMs; the tighter one.
+    let max = '+';
+    if (range.createdBeforeMs !== undefined) max = `(${indexTime(range.createdBeforeMs)}`;
+    if (range.after !== undefined && (max === '+' || range.after < max.slice(1))) max = `(${range.after}`;
+    const min = range.createdFromMs !== undefined ? `[${indexTime(range.createdFromMs)}` : '-';
+    for (;;) {
+      const members = await this.redis.zrevrangebylex(index, max, min, 'LIMIT', 0, batch);
+      if (members.length === 0) return;
+      const ids = members.map((m) => m.slice(INDEX_TIME_DIGITS + 1));
+      const records = await this.getMany(ids);
+      const gone = members.filter((_, i) => records[i] === undefined);
+      if (gone.length > 0) await this.redis.zrem(index, ...gone);
+      for (let i = 0; i < members.length; i++) {
+        const record = records[i];
+        const position = members[i];
+        if (record && position !== undefined) yield { position, record };
+      }
+      if (members.length < batch) return;
+      max = `(${members[members.length - 1] ?? ''}`;
+    }
+  }
+
+  /**
+   * Whether the tenant's index holds any member strictly older than `position` (and at or after `createdFromMs`),
+   * i.e. whether a scan resumed from `position` could yield more. Expired members count until a scan drops them.
+   */
+  async hasOlder(tenantId: string, position: string, createdFromMs?: number): Promise<boolean> {
+    const min = createdFromMs !== undefined ? `[${indexTime(createdFromMs)}` : '-';
+    const next = await this.redis.zrevrangebylex(this.tenantIndexKey(tenantId), `(${position}`, min, 'LIMIT', 0, 1);
+    return next.length > 0;
+  }
+
+  /**
+   * Deletes the record, its index member and its Idempotency-Key mapping in one transaction (GDPR erasure; the
+   * caller removes everything else first, so a failure leaves the record in place to retry from).
+   */
+  async erase(record: AnalysisRecord): Promise<ErasedRecord> {
+    const tx = this.redis
+      .multi()
+      .del(this.key(record.id))
+      .zrem(this.tenantIndexKey(record.tenantId), indexMember(Date.parse(record.createdAt), record.id));
+    // The mapping is deleted only while it still names this analysis: after it expired, the key may have been
+    // reused for a newer analysis, whose mapping must survive.
+    if (record.idempotencyKey) tx.eval(DELETE_IF_EQUALS, 1, this.idemKey(record.tenantId, record.idempotencyKey), record.id);
+    const res = (await tx.exec()) ?? [];
+    const count = (i: number): number => {
+      const entry = res[i];
+      if (entry?.[0]) throw entry[0];
+      return Number(entry?.[1] ?? 0);
+    };
+    return { record: count(0) === 1, idempotencyKey: record.idempotencyKey ? count(2) === 1 : false };
   }
 
   /** The record, or `undefined`. */

@@ -13,8 +13,12 @@ export interface ApiState {
   requestId: string;
   /** Set by middleware/request-id.ts: the root logger's child bound to `requestId`. */
   log: Logger;
+  /** Set by middleware/client-address.ts: the client's IP (client-address.ts rules); personal data, never logged. */
+  clientAddress: string;
   /** Set by middleware/auth.ts on `/v1` routes once the bearer token verified. */
   principal?: Principal;
+  /** Set by middleware/auth.ts with `principal`: the rate-limit key of the token (rate-limits.ts `tokenKey`). */
+  tokenId?: string;
   /** Set by middleware/errors.ts when the response is an error envelope: its `code`, for the access log. */
   errorCode?: string;
 }

@@ -7,6 +7,11 @@
  * schema `{ body, path, header }` whose parts are `$ref`s into the document (its request body schema and its
  * parameters' schemas). Ajv runs in strict mode; only the document's top-level OpenAPI fields are declared as
  * known keywords, so a typo inside a schema still fails at start-up.
+ *
+ * Query parameters arrive as strings, so they are checked by a second Ajv instance with `coerceTypes` (a
+ * `?limit=20` becomes the integer 20 when the schema says integer; Ajv docs, "Coercing data types"). Bodies never
+ * go through it: `"20"` in a JSON body stays a type error. A query parameter the operation does not declare, or
+ * one given twice, is a problem like any other.
  */
 import { readFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
@@ -112,6 +117,8 @@ export interface RequestParts {
   body: unknown;
   path: Record<string, string>;
   header: Record<string, string>;
+  /** Query parameters, coerced to the types their schemas declare. */
+  query: Record<string, unknown>;
 }
 
 /** `/body/options/maxKeyframes` → `body.options.maxKeyframes`; array indices as `[0]`. */
@@ -136,15 +143,22 @@ export type RequestValidator<T> = (ctx: ApiRouterContext) => T;
 export class RequestValidators {
   readonly document: OpenApiDocument;
   private readonly ajv: Ajv2020;
+  /** Same document, coercing strings to the declared types: for query parameters only. */
+  private readonly queryAjv: Ajv2020;
   private readonly operations: Map<string, OperationEntry>;
 
   /** @throws Error when the document does not compile (unknown keyword, dangling `$ref`). */
   constructor(document: OpenApiDocument) {
     this.document = document;
-    this.ajv = new Ajv2020({ allErrors: true, strict: true });
-    addFormats(this.ajv);
-    this.ajv.addVocabulary(DOCUMENT_KEYWORDS);
-    this.ajv.addSchema(document as object, DOCUMENT_ID);
+    const make = (coerceTypes: boolean): Ajv2020 => {
+      const ajv = new Ajv2020({ allErrors: true, strict: true, coerceTypes });
+      addFormats(ajv);
+      ajv.addVocabulary(DOCUMENT_KEYWORDS);
+      ajv.addSchema(document as object, DOCUMENT_ID);
+      return ajv;
+    };
+    this.ajv = make(false);
+    this.queryAjv = make(true);
     this.operations = new Map(listOperations(document).map((o) => [o.operationId, o]));
   }
 
@@ -168,7 +182,7 @@ export class RequestValidators {
 
   /**
    * Compiles the validator of `operationId`. The returned function throws ValidationError (400 `validation_failed`,
-   * `details.problems[{ where: 'body.videoKey' | 'path.id' | 'header.Idempotency-Key', message }]`).
+   * `details.problems[{ where: 'body.videoKey' | 'path.id' | 'header.Idempotency-Key' | 'query.limit', message }]`).
    * `T` must describe what the operation's schemas guarantee; the cast happens here, once.
    * @throws Error when the document has no such operation.
    */
@@ -195,6 +209,18 @@ export class RequestValidators {
       required: requestBody?.required ? ['body', 'path', 'header'] : ['path', 'header'],
     };
     const validate: ValidateFunction = this.ajv.compile(schema);
+    const queryParams = params.filter((p) => p.param.in === 'query');
+    const validateQuery: ValidateFunction = this.queryAjv.compile({
+      type: 'object',
+      properties: {
+        query: {
+          type: 'object',
+          properties: Object.fromEntries(queryParams.map((p) => [p.param.name, { $ref: p.schemaRef }])),
+          required: queryParams.filter((p) => p.param.required === true).map((p) => p.param.name),
+          additionalProperties: false,
+        },
+      },
+    });
     const headerNames = params.filter((p) => p.param.in === 'header').map((p) => p.param.name);
     return (ctx) => {
       const header: Record<string, string> = {};
@@ -202,9 +228,12 @@ export class RequestValidators {
         const v = ctx.get(name);
         if (v !== '') header[name] = v;
       }
-      const parts: RequestParts = { body: ctx.request.body ?? {}, path: { ...ctx.params }, header };
-      if (!validate(parts)) {
-        const problems = (validate.errors ?? []).map(toProblem);
+      const parts: RequestParts = { body: ctx.request.body ?? {}, path: { ...ctx.params }, header, query: { ...ctx.query } };
+      const problems: Problem[] = [];
+      if (!validate(parts)) problems.push(...(validate.errors ?? []).map(toProblem));
+      // Coerces parts.query in place; a repeated parameter stays an array and fails its scalar type.
+      if (!validateQuery(parts)) problems.push(...(validateQuery.errors ?? []).map(toProblem));
+      if (problems.length > 0) {
         throw new ValidationError(`the request is invalid (${problems.length} problem${problems.length === 1 ? '' : 's'})`, problems);
       }
       return parts as T;

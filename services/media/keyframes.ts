@@ -7,7 +7,7 @@
  *    fits the longest side into 1120 px (the Llama 3.2 Vision image limit); `showinfo` reports each frame's time.
  *    The same run is the decode check ({@link ./decode-check.ts}): `-xerror` plus a stream-copy output that reads
  *    the file to its end, so a truncated upload fails here without a second decode.
- * 2. Too few keyframes (a 3 s clip with one GOP has 1): sample at fixed times, by input seeks when they decode
+ * 2. Too few keyframes (a 3 s clip with one GOP has 1): sample about once a second, by input seeks when they decode
  *    less than a whole pass would, else by one pass picking frames at a fixed spacing ({@link chooseSampling}).
  * 3. Near-duplicates are dropped by 64-bit dHash (Hamming distance ≤ 10), then the count is capped.
  *
@@ -28,6 +28,8 @@ import { runTool } from './process.ts';
 
 /** Longest side of an extracted frame, px: Llama 3.2 Vision's image limit (reference/azure-ai-inference.md). */
 export const MAX_FRAME_SIDE_PX = 1120;
+/** Target spacing of fallback samples, seconds. */
+export const SAMPLE_SPACING_SEC = 1;
 /** JPEG quality of extracted frames on ffmpeg's mjpeg `-q:v` scale (2 best … 31 worst). */
 export const JPEG_QSCALE = 3;
 
@@ -131,7 +133,10 @@ export async function extractKeyframes(path: string, probe: VideoProbe, o: Keyfr
   let samples: Raw[] = [];
   let sampling: 'seek' | 'scan' | undefined;
   if (keyframes.length < minKeyframes) {
-    const times = sampleTimes(probe.durationSec, max).filter((t) => keyframes.every((k) => Math.abs(k.timestampSec - t) >= gapSec / 2));
+    // About one sample per second of video, at least minKeyframes, at most the cap: more would mostly be dropped
+    // as duplicates after paying for JPEG encoding and hashing.
+    const count = Math.min(max, Math.max(minKeyframes, Math.ceil(probe.durationSec / SAMPLE_SPACING_SEC)));
+    const times = sampleTimes(probe.durationSec, count).filter((t) => keyframes.every((k) => Math.abs(k.timestampSec - t) >= gapSec / 2));
     if (times.length) {
       sampling = chooseSampling(times, keyframes.map((k) => k.timestampSec), probe.durationSec);
       samples = sampling === 'seek' ? await seekSamples(path, probe, times, o, maxSide) : await scanSamples(path, probe, times, o, maxSide);

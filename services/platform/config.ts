@@ -46,6 +46,16 @@ export interface Config {
   API_HOST: string;
   API_PORT: number;
   API_BODY_LIMIT_BYTES: number;
+  /** Requests per minute per tenant on /v1 routes. */
+  API_RATE_LIMIT_PER_TENANT_PER_MIN: number;
+  /** Requests per minute per bearer token on /v1 routes. */
+  API_RATE_LIMIT_PER_TOKEN_PER_MIN: number;
+  /** Requests per minute per client address without a valid token (health routes, failed authentication). */
+  API_RATE_LIMIT_PER_CLIENT_PER_MIN: number;
+  /** Comma-separated IPs/CIDRs of trusted proxies; X-Forwarded-For is read only from them. */
+  API_TRUSTED_PROXIES: string;
+  /** Port of the API's Prometheus /metrics listener. */
+  API_METRICS_PORT: number;
   AUTH_JWT_ISSUER?: string;
   AUTH_JWT_AUDIENCE?: string;
   AUTH_JWKS_URL?: string;
@@ -64,6 +74,8 @@ export interface Config {
   KEYFRAMES_MAX: number;
   JOB_TIMEOUT_MS: number;
   JOB_ATTEMPTS: number;
+  /** Days an analysis record is kept after its last write. */
+  RESULT_RETENTION_DAYS: number;
   /** BullMQ job lock duration of the worker, ms. */
   JOB_LOCK_DURATION_MS: number;
   SHUTDOWN_GRACE_MS: number;

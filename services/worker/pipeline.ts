@@ -96,12 +96,33 @@ export function isTerminal(err: unknown): boolean {
 }
 
 /**
+ * Checks the job payload (it crossed Redis, so it is input like any other).
+ * @throws UnrecoverableError `invalid_job` naming the bad fields.
+ */
+export function assertJobData(data: unknown): asserts data is AnalysisJobData {
+  const d = (typeof data === 'object' && data !== null ? data : {}) as Record<string, unknown>;
+  const bad: string[] = [];
+  for (const k of ['analysisId', 'tenantId', 'videoKey']) {
+    const v = d[k];
+    if (typeof v !== 'string' || v.length === 0 || v.length > 1024) bad.push(k);
+  }
+  const opts = d.options;
+  if (opts !== undefined && (typeof opts !== 'object' || opts === null)) bad.push('options');
+  else {
+    const max = (opts as { maxKeyframes?: unknown } | undefined)?.maxKeyframes;
+    if (max !== undefined && !(typeof max === 'number' && Number.isInteger(max) && max >= 1)) bad.push('options.maxKeyframes');
+  }
+  if (bad.length > 0) throw new UnrecoverableError(`invalid_job: job data field(s) ${bad.join(', ')} missing or invalid`);
+}
+
+/**
  * Runs one attempt of an analysis.
  * @returns the stored result.
  * @throws UnrecoverableError (message `<code>: <message>`) for terminal failures; the original error for
  *   retryable ones (after recording it).
  */
 export async function runAnalysis(data: AnalysisJobData, deps: PipelineDeps, ctx: AttemptContext): Promise<AnalysisResult> {
+  assertJobData(data);
   const { analysisId, tenantId, videoKey } = data;
   const { signal } = ctx;
   const log = deps.logger.child({ analysisId, tenantId, attempt: ctx.attempt });
@@ -152,7 +173,7 @@ export async function runAnalysis(data: AnalysisJobData, deps: PipelineDeps, ctx
     step('keyframes');
     const framesDir = join(dir, 'frames');
     await mkdir(framesDir);
-    const maxKeyframes = Math.max(1, Math.min(data.options.maxKeyframes ?? deps.limits.maxKeyframes, deps.limits.maxKeyframes));
+    const maxKeyframes = Math.max(1, Math.min(data.options?.maxKeyframes ?? deps.limits.maxKeyframes, deps.limits.maxKeyframes));
     const extraction = await extractKeyframes(videoPath, probe, { outDir: framesDir, maxKeyframes, timeoutMs: deps.limits.ffmpegTimeoutMs, signal });
     const frames = extraction.frames;
 

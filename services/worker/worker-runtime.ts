@@ -89,7 +89,7 @@ export async function startWorkerRuntime(config: Config, logger: Logger): Promis
     bucket: config.S3_TEMP_BUCKET,
     keyframes: container,
     ai,
-    store: new AnalysisStore(shared, config.REDIS_KEY_PREFIX),
+    store: new AnalysisStore(shared, config.REDIS_KEY_PREFIX, config.RESULT_RETENTION_DAYS * 24 * 3600),
     logger,
     limits: {
       video: {

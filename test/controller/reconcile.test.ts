@@ -200,6 +200,18 @@ passes('a failed write does not stop the rest, and is reported as an Error', asy
   }
 });
 
+passes('writes are withheld (deferred) once mayWrite says no: a replica that lost the lease stops writing', async () => {
+  const c = await setup();
+  try {
+    await driftWorkerMax(c, 10);
+    const { report } = await reconcile({ desired: DEV, source: 'desired-state/dev.yml', intent: 'apply' }, { ...c.deps, mayWrite: () => false });
+    assert.is(writeCalls(c.emu), 0);
+    assert.equal(report.audit.map((a) => [a.outcome, a.error]), [['deferred', 'not attempted: this replica is no longer the leader']]);
+  } finally {
+    await teardown(c);
+  }
+});
+
 passes('a deleted policy is re-created under its stable name', async () => {
   const c = await setup();
   try {

@@ -162,6 +162,33 @@ test('main.ts analyses an upload with the real coordinator and the emulator, the
   assert.ok(w.logs.some((l) => l.event === 'worker_stopped' && l.outcome === 'closed'));
 });
 
+test('SIGTERM during a job: the active job finishes within the grace period, then exit 0', async () => {
+  const workDir = join(fx.dir, 'work-term');
+  await mkdir(workDir);
+  const queue = h.queue('e2e-term');
+  emulator.faults.latency(700);
+  try {
+    const w = startWorker('e2e-term', workDir);
+    await w.waitLog((l) => l.event === 'worker_started');
+    const clip = await makeClip(fx.path('term.mp4'), { seconds: 4, audio: false });
+    const key = await h.upload(await bytesOf(clip));
+    const id = await h.submit(queue, key, { attempts: 1 });
+    for (let i = 0; i < 600; i++) {
+      if ((await h.store.get(id))?.progress.step === 'vision') break;
+      await new Promise((res) => setTimeout(res, 50));
+    }
+    w.child.kill('SIGTERM');
+    assert.is(await w.exited, 0);
+    assert.ok(w.logs.some((l) => l.event === 'worker_stopped' && l.outcome === 'closed'), 'closed within the grace period');
+    const rec = await h.store.get(id);
+    assert.is(rec?.status, 'succeeded', JSON.stringify(rec?.error));
+    assert.not.ok(await h.s3Exists(key));
+    assert.equal(await readdir(workDir), []);
+  } finally {
+    emulator.faults.latency(0);
+  }
+});
+
 test('a SIGKILLed worker’s job is picked up by another worker and finishes once', async () => {
   const workDirA = join(fx.dir, 'work-kill-a');
   const workDirB = join(fx.dir, 'work-kill-b');

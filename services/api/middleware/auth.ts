@@ -15,6 +15,7 @@ import { AuthError } from '../../platform/errors.ts';
 import type { TokenVerifier } from '../auth/jwt-verifier.ts';
 import type { Principal } from '../auth/principal.ts';
 import type { ApiContext, ApiMiddleware, ApiState } from '../context.ts';
+import { tokenKey } from '../rate-limits.ts';
 
 /** The realm named in `WWW-Authenticate`. */
 export const AUTH_REALM = 'content-trends';
@@ -48,7 +49,7 @@ export function bearerChallenge(err: AuthError): string {
 }
 
 /**
- * Verifies the bearer token on every non-open path and sets `ctx.state.principal`.
+ * Verifies the bearer token on every non-open path and sets `ctx.state.principal` and `ctx.state.tokenId`.
  * @throws AuthError 401 (`unauthorized` / `invalid_token`); TransientError 503 when the key source is unreachable.
  */
 export function authenticate(verify: TokenVerifier, openPaths: ReadonlySet<string> = OPEN_PATHS): ApiMiddleware {
@@ -59,6 +60,7 @@ export function authenticate(verify: TokenVerifier, openPaths: ReadonlySet<strin
     const m = BEARER.exec(header);
     if (!m?.[1]) throw new AuthError(401, 'unauthorized', 'the Authorization header must be "Bearer <JWT>"');
     ctx.state.principal = await verify(m[1]);
+    ctx.state.tokenId = tokenKey(m[1]);
     await next();
   };
 }

@@ -1,0 +1,117 @@
+/**
+ * The reconciler service (role `reconciler`): loads its configuration, then runs the reconcile loop against
+ * DESIRED_STATE_FILE with a leader lease in Redis, keeps report history in Redis, serves `/healthz`, `/drift`
+ * and `/metrics` on RECONCILER_HOST:RECONCILER_PORT, logs one line per pass, and on SIGTERM / SIGINT finishes
+ * the pass in flight, releases the lease and closes everything (forced exit after SHUTDOWN_GRACE_MS).
+ *
+ * Environment: see `schemas/runtime-config.schema.json` (REDIS_URL, REDIS_KEY_PREFIX, DESIRED_STATE_FILE,
+ * AWS_REGION, ECS_ENDPOINT, APPLICATION_AUTOSCALING_ENDPOINT, S3_ENDPOINT, S3_FORCE_PATH_STYLE,
+ * AZURE_STORAGE_CONNECTION_STRING or AZURE_STORAGE_ACCOUNT_URL, RECONCILE_*, RECONCILER_*, LOG_LEVEL).
+ */
+import { hostname } from 'node:os';
+import { randomBytes } from 'node:crypto';
+import { loadConfigOrExit, redactedConfig } from '../services/platform/config.ts';
+import { createLogger } from '../services/platform/logger.ts';
+import { createRedis } from '../services/platform/redis.ts';
+import { loadDesiredState } from '../services/platform/desired-state.ts';
+import { errorMessage } from '../services/platform/errors.ts';
+import { createReconcilerClients } from './aws/clients.ts';
+import { createStorageClients } from './storage-clients.ts';
+import { LeaderLock } from './leader-lock.ts';
+import { ReconcileLoop } from './loop.ts';
+import { ReconcilerMetrics } from './metrics.ts';
+import { ReportHistory } from './report/history.ts';
+import { startReconcilerServer } from './http-server.ts';
+
+const config = loadConfigOrExit('reconciler');
+const log = createLogger('reconciler', config.LOG_LEVEL);
+const file = config.DESIRED_STATE_FILE!; // required for the reconciler role by the schema
+const prefix = config.REDIS_KEY_PREFIX;
+log.info({ config: redactedConfig(config) }, 'reconciler starting');
+
+const redis = createRedis(config.REDIS_URL, 'general');
+redis.on('error', (err) => log.warn({ err: errorMessage(err) }, 'redis connection error'));
+const clients = createReconcilerClients(config);
+const storage = await createStorageClients(config);
+const metrics = new ReconcilerMetrics(true);
+const history = new ReportHistory(redis, prefix, config.RECONCILE_HISTORY_LENGTH);
+const lock = new LeaderLock(redis, `${prefix}:reconciler:leader`, `${hostname()}-${process.pid}-${randomBytes(4).toString('hex')}`, {
+  ttlMs: config.RECONCILE_LOCK_TTL_MS,
+});
+const loop = new ReconcileLoop(
+  {
+    loadDesired: () => loadDesiredState(file, config.interpolationEnv),
+    source: file,
+    reconcile: { ecs: clients.ecs, autoscaling: clients.autoscaling, storage, taskDefinitions: new Map(), onApiCall: (e) => metrics.recordApiCall(e) },
+    lock,
+    history,
+  },
+  { defaultIntervalMs: config.RECONCILE_INTERVAL_MS, dryRun: config.RECONCILE_DRY_RUN },
+);
+
+let lastPassAt: string | undefined;
+let stopping = false;
+loop.on('passFinished', ({ report, nextInMs }) => {
+  lastPassAt = report.metadata.finishedAt;
+  metrics.recordReport(report);
+  const s = report.summary;
+  log.info(
+    {
+      passId: report.metadata.passId, environment: report.metadata.environment, mode: report.metadata.mode, dryRun: report.metadata.dryRun,
+      resources: s.resources, synced: s.synced, drifted: s.drifted, errors: s.errors, drifts: s.drifts, writes: s.writes,
+      apiCalls: s.apiCalls, durationMs: report.metadata.durationMs, nextInMs,
+    },
+    'reconcile pass',
+  );
+  for (const a of report.audit) log.info({ audit: a }, 'reconciler write');
+  for (const e of report.errors) log.warn({ resource: e.resource, error: e.message }, 'reconcile error');
+});
+loop.on('passFailed', ({ error, nextInMs }) => {
+  metrics.passes.inc({ outcome: 'error' });
+  metrics.errors.inc();
+  log.error({ error, nextInMs }, 'reconcile pass failed');
+});
+loop.on('passSkipped', ({ nextInMs }) => {
+  metrics.passes.inc({ outcome: 'skipped' });
+  log.debug({ nextInMs }, 'not the leader: pass skipped');
+});
+loop.on('leadership', ({ leader, reason }) => {
+  metrics.leader.set(leader ? 1 : 0);
+  log.info({ leader, reason, holder: lock.holderId }, leader ? 'leader lease acquired' : 'leader lease lost or released');
+});
+
+const server = await startReconcilerServer(config.RECONCILER_HOST, config.RECONCILER_PORT, {
+  history,
+  metrics,
+  logger: log,
+  health: () => ({ stopping, leader: lock.isLeader, ...(lastPassAt ? { lastPassAt } : {}) }),
+});
+log.info({ url: server.url, desiredState: file }, 'reconciler listening');
+loop.start();
+
+async function shutdown(signal: string): Promise<void> {
+  if (stopping) return;
+  stopping = true;
+  log.info({ signal, passInFlight: loop.busy }, 'reconciler stopping');
+  const force = setTimeout(() => {
+    log.error({ graceMs: config.SHUTDOWN_GRACE_MS }, 'shutdown grace period exceeded: exiting');
+    process.exit(1);
+  }, config.SHUTDOWN_GRACE_MS);
+  force.unref();
+  try {
+    await loop.stop();
+    await server.close();
+    clients.destroy();
+    storage.destroy();
+    await redis.quit();
+    log.info('reconciler stopped');
+    process.exitCode = 0;
+  } catch (err) {
+    log.error({ err: errorMessage(err) }, 'error while stopping');
+    process.exitCode = 1;
+  } finally {
+    clearTimeout(force);
+  }
+}
+process.once('SIGTERM', () => void shutdown('SIGTERM'));
+process.once('SIGINT', () => void shutdown('SIGINT'));
