@@ -16,6 +16,15 @@ export interface ApiCallEvent {
   outcome: 'ok' | 'throttled' | 'error';
 }
 
+/** `ThrottlingException: Rate exceeded (HTTP 400)`: the AWS error name, message and status, whichever exist. */
+function describe(err: unknown): string {
+  const e = err as { name?: string; $metadata?: { httpStatusCode?: number } } | undefined;
+  const message = errorMessage(err);
+  const name = e?.name && e.name !== 'Error' && !message.startsWith(e.name) ? `${e.name}: ` : '';
+  const status = e?.$metadata?.httpStatusCode;
+  return `${name}${message}${status ? ` (HTTP ${status})` : ''}`;
+}
+
 /** An AWS call failed after its retries. */
 export class AwsCallError extends Error {
   constructor(
@@ -23,7 +32,7 @@ export class AwsCallError extends Error {
     readonly target: string,
     cause: unknown,
   ) {
-    super(`${operation} ${target}: ${errorMessage(cause)}`, { cause });
+    super(`${operation} ${target}: ${describe(cause)}`, { cause });
     this.name = 'AwsCallError';
   }
   /** The AWS error name (e.g. `ThrottlingException`), when there is one. */

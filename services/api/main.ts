@@ -4,20 +4,29 @@
  * Reads the configuration (exit 78 on a bad one), connects to Redis with a fail-fast producer connection
  * (`enableOfflineQueue: false`: while Redis is down, requests fail at once with 503 instead of hanging), waits until
  * Redis is reachable before creating the queue (BullMQ needs Redis at construction; bullmq-notes.md "Connections"),
- * listens on API_HOST:API_PORT, and on SIGTERM/SIGINT stops accepting, finishes in-flight requests within
- * SHUTDOWN_GRACE_MS, then closes the queue and Redis and exits 0.
+ * opens the keyframes container when blob storage is configured (for GDPR erasure), listens on API_HOST:API_PORT
+ * and serves Prometheus metrics on API_HOST:API_METRICS_PORT, and on SIGTERM/SIGINT stops accepting, finishes
+ * in-flight requests within SHUTDOWN_GRACE_MS, then closes the queue and Redis and exits 0.
+ *
+ * Records are kept RESULT_RETENTION_DAYS after their last write (the worker's store must use the same value).
  */
 import { setTimeout as delay } from 'node:timers/promises';
-import { loadConfigOrExit, redactedConfig, type Config } from '../platform/config.ts';
-import { errorMessage } from '../platform/errors.ts';
+import { EXIT_CONFIG, loadConfigOrExit, redactedConfig, type Config } from '../platform/config.ts';
+import { errorMessage, ValidationError } from '../platform/errors.ts';
 import { createLogger, type Logger } from '../platform/logger.ts';
 import { createRedis, waitReady } from '../platform/redis.ts';
 import { createS3Client } from '../platform/aws.ts';
+import { createBlobServiceClient } from '../platform/blob.ts';
+import { isTokenCredential } from '@azure/core-auth';
+import type { ContainerClient } from '@azure/storage-blob';
 import { AnalysisStore } from '../analyses/store.ts';
 import { createAnalysisQueue } from '../analyses/queue.ts';
+import { createModelCredentialFromConfig } from '../ai/credentials.ts';
 import { createApp } from './app.ts';
 import { createJwtVerifier, parseAlgorithms } from './auth/jwt-verifier.ts';
 import { listen } from './http-server.ts';
+import { ApiMetrics } from './metrics.ts';
+import { serveMetrics } from './metrics-server.ts';
 
 /** How long shutdown waits for the queue to close, ms. */
 const QUEUE_CLOSE_TIMEOUT_MS = 2000;
@@ -46,6 +55,19 @@ function logConnectionErrors(emitter: { on(event: 'error', fn: (err: Error) => v
   });
 }
 
+/**
+ * The keyframes container, when blob storage is configured (a connection string in dev, else the account URL with
+ * the identity AI_AUTH names, as the worker does); `undefined` otherwise, which disables erasure (logged).
+ */
+function keyframesContainer(config: Config, log: Logger): ContainerClient | undefined {
+  if (!config.AZURE_STORAGE_CONNECTION_STRING && !config.AZURE_STORAGE_ACCOUNT_URL) {
+    log.warn('no AZURE_STORAGE_ACCOUNT_URL or AZURE_STORAGE_CONNECTION_STRING: DELETE /v1/analyses/{id} will answer 503 erasure_unavailable');
+    return undefined;
+  }
+  const credential = config.AZURE_STORAGE_CONNECTION_STRING ? undefined : createModelCredentialFromConfig(config);
+  return createBlobServiceClient(config, credential && isTokenCredential(credential) ? credential : undefined).getContainerClient(config.KEYFRAMES_CONTAINER);
+}
+
 async function main(): Promise<void> {
   const config = loadConfigOrExit('api');
   const log = createLogger('api', config.LOG_LEVEL);
@@ -63,24 +85,41 @@ async function main(): Promise<void> {
   }
   const queue = createAnalysisQueue(redis, config.REDIS_KEY_PREFIX, config.QUEUE_NAME);
   queue.on('error', () => undefined); // the connection's own listener above already logs these
-  const store = new AnalysisStore(redis, config.REDIS_KEY_PREFIX);
+  const store = new AnalysisStore(redis, config.REDIS_KEY_PREFIX, config.RESULT_RETENTION_DAYS * 86_400);
   const s3 = createS3Client(config);
+  let keyframes: ContainerClient | undefined;
+  try {
+    keyframes = keyframesContainer(config, log);
+  } catch (err) {
+    log.fatal({ reason: errorMessage(err) }, 'keyframe storage is misconfigured');
+    redis.disconnect();
+    process.exit(EXIT_CONFIG);
+  }
+  const metrics = new ApiMetrics({ defaultMetrics: true });
   const verifier = createJwtVerifier({
     issuer: required(config, 'AUTH_JWT_ISSUER'),
     audience: required(config, 'AUTH_JWT_AUDIENCE'),
     algorithms: parseAlgorithms(config.AUTH_JWT_ALGORITHMS),
     ...(config.AUTH_JWKS_URL ? { jwksUrl: config.AUTH_JWKS_URL } : { publicKeyPem: required(config, 'AUTH_JWT_PUBLIC_KEY') }),
   });
-  const { app } = createApp({ config, redis, queue, store, s3, bucket: required(config, 'S3_TEMP_BUCKET'), logger: log, verifier });
+  let app: ReturnType<typeof createApp>['app'];
+  try {
+    ({ app } = createApp({ config, redis, queue, store, s3, bucket: required(config, 'S3_TEMP_BUCKET'), logger: log, verifier, metrics, ...(keyframes ? { keyframes } : {}) }));
+  } catch (err) {
+    if (!(err instanceof ValidationError)) throw err;
+    process.stderr.write(`${err.render()}\n`);
+    process.exit(EXIT_CONFIG);
+  }
   const server = await listen(app.callback(), { host: config.API_HOST, port: config.API_PORT });
-  log.info({ url: server.url, port: server.port }, 'listening');
+  const metricsServer = await serveMetrics(metrics, log, config.API_HOST, config.API_METRICS_PORT);
+  log.info({ url: server.url, port: server.port, metricsUrl: `${metricsServer.url}/metrics` }, 'listening');
 
   let stopping = false;
   const stop = async (signal: string): Promise<void> => {
     if (stopping) return;
     stopping = true;
     log.info({ signal, inFlight: server.inFlight(), graceMs: config.SHUTDOWN_GRACE_MS }, 'stopping');
-    const { cutRequests } = await server.close(config.SHUTDOWN_GRACE_MS);
+    const [{ cutRequests }] = await Promise.all([server.close(config.SHUTDOWN_GRACE_MS), metricsServer.close(1000)]);
     // queue.close() can hang while Redis is unreachable (bullmq#4656, bullmq-notes.md "Graceful shutdown"): bound it.
     const closed = queue.close().then(
       () => true,

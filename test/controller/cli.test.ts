@@ -48,8 +48,8 @@ cli.before(async () => {
   await seedFromDesired(emu.endpoint, DEV, { copilotNames: true });
   awsEnv = {
     AWS_REGION: 'us-east-1',
-    AWS_ACCESS_KEY_ID: 'x',
-    AWS_SECRET_ACCESS_KEY: 'x',
+    AWS_ACCESS_KEY_ID: 'S3RVER', // s3rver checks signatures made with its default key; the AWS emulator accepts any
+    AWS_SECRET_ACCESS_KEY: 'S3RVER',
     ECS_ENDPOINT: emu.endpoint,
     APPLICATION_AUTOSCALING_ENDPOINT: emu.endpoint,
     S3_ENDPOINT: stack.s3!.endpoint,

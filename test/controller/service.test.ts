@@ -66,7 +66,7 @@ service.after(async () => {
 service('runs a pass, serves /healthz, /drift and /metrics, and stops cleanly on SIGTERM releasing its lease', async () => {
   const svc = startService({
     REDIS_URL: stack.redisUrl, REDIS_KEY_PREFIX: stack.keyPrefix, DESIRED_STATE_FILE: 'desired-state/dev.yml',
-    AWS_REGION: 'us-east-1', AWS_ACCESS_KEY_ID: 'x', AWS_SECRET_ACCESS_KEY: 'x',
+    AWS_REGION: 'us-east-1', AWS_ACCESS_KEY_ID: 'S3RVER', AWS_SECRET_ACCESS_KEY: 'S3RVER', // s3rver's key; the AWS emulator accepts any
     ECS_ENDPOINT: emu.endpoint, APPLICATION_AUTOSCALING_ENDPOINT: emu.endpoint, S3_ENDPOINT: stack.s3!.endpoint, S3_FORCE_PATH_STYLE: 'true',
     RECONCILER_HOST: '127.0.0.1', RECONCILER_PORT: '0', LOG_LEVEL: 'info',
   });
