@@ -40,6 +40,12 @@ export interface LoopOptions {
   dryRun: boolean;
 }
 
+/**
+ * How often a standby replica (not the leader) retries the lease, at most, ms: about one lease duration
+ * (client-go's 15 s), so a dead leader is replaced within roughly two leases.
+ */
+export const STANDBY_RETRY_MS = 15_000;
+
 /** Defaults of {@link LoopOptions}. */
 export const DEFAULT_LOOP_OPTIONS: LoopOptions = { defaultIntervalMs: 60_000, jitterRatio: 0.1, maxBackoffMs: 600_000, dryRun: false };
 
@@ -125,7 +131,7 @@ export class ReconcileLoop extends EventEmitter<LoopEvents> {
       const leader = await this.deps.lock.tryAcquire();
       if (leader !== wasLeader) this.emit('leadership', { leader, reason: leader ? 'lease acquired' : 'lease held by another replica' });
       if (!leader) {
-        next = this.jittered(Math.min(this.lastIntervalMs, 15_000));
+        next = this.jittered(Math.min(this.lastIntervalMs, STANDBY_RETRY_MS));
         this.emit('passSkipped', { nextInMs: next });
         return;
       }

@@ -1,14 +1,17 @@
 /**
- * What the `trendctl` commands share: configuration with the CLI's relaxations, AWS clients, and the desired
- * state. The CLI loads the reconciler role's configuration but does not need Redis for `plan`, `apply` or
+ * What the `trendctl` commands share: configuration with the CLI's relaxations, and the interpolation
+ * variables. The CLI loads the reconciler role's configuration but does not need Redis for `plan`, `apply` or
  * `validate` (only `report` reads Redis), and takes the desired-state file from `-f` rather than from
  * DESIRED_STATE_FILE, so those two requirements are satisfied here instead of demanded from the user.
  */
 import { loadConfig, type Config } from '../../services/platform/config.ts';
 import type { CommandContext } from './command.ts';
 
-/** Placeholder for REDIS_URL when a command does not use Redis: never connected to (`.invalid` is reserved, RFC 2606). */
-const UNUSED_REDIS_URL = 'redis://redis-not-used.invalid:6379';
+/**
+ * Placeholder for REDIS_URL when a command does not use Redis: never connected to (`.invalid` is reserved,
+ * RFC 2606); `rediss://` so it also passes the staging / production TLS rule.
+ */
+const UNUSED_REDIS_URL = 'rediss://redis-not-used.invalid:6379';
 
 /** The environment as plain strings (unset values dropped), for `${VAR}` interpolation. */
 export function interpolationVars(env: NodeJS.ProcessEnv): Record<string, string> {

@@ -5,6 +5,7 @@
 import { loadDesiredState } from '../../services/platform/desired-state.ts';
 import { ValidationError } from '../../services/platform/errors.ts';
 import type { Command } from './command.ts';
+import { interpolationVars } from './runtime.ts';
 
 /** The `validate` command. */
 export const validateCommand: Command = {
@@ -18,7 +19,7 @@ export const validateCommand: Command = {
       return 1;
     }
     try {
-      await loadDesiredState(file, ctx.env as Record<string, string>);
+      await loadDesiredState(file, interpolationVars(ctx.env));
       ctx.stdout.write('ok\n');
       return 0;
     } catch (err) {

@@ -71,7 +71,7 @@ function managedResources(desired: DesiredState, observed: ObservedState | undef
 
 /** Why a storage resource could not be observed, if it could not. */
 function storageError(ref: ResourceRef, observed: ObservedState | undefined): string | undefined {
-  const entry = ref.kind === 's3-bucket' ? observed?.storage?.s3TempBucket : observed?.storage?.keyframes;
+  const entry = ref.kind === 's3-bucket' ? observed?.storage?.s3TempBucket : ref.kind === 'blob-container' ? observed?.storage?.keyframes : undefined;
   return entry && 'error' in entry ? entry.error : undefined;
 }
 

@@ -1,17 +1,20 @@
 /**
- * Test harness of the API: the real app on a free loopback port with real Redis, s3rver, BullMQ and a dev issuer,
- * configured through the real config loader, with every log line captured for assertions.
+ * Test harness of the API: the real app on a free loopback port with real Redis, s3rver, BullMQ and a dev issuer
+ * (and, on request, Azurite with the keyframes container), configured through the real config loader, with every
+ * log line captured for assertions.
  */
 import { Writable } from 'node:stream';
 import type { Redis } from 'ioredis';
 import type { Queue } from 'bullmq';
 import type { S3Client } from '@aws-sdk/client-s3';
+import type { ContainerClient } from '@azure/storage-blob';
 import { startTestStack, type TestStack } from '../support/stack.ts';
 import { createDevIssuer, type DevIssuer, type DevTokenClaims, type MintOptions } from '../../devstack/dev-keys.ts';
 import { loadConfig, type Config } from '../../services/platform/config.ts';
 import { createLogger } from '../../services/platform/logger.ts';
 import { createRedis, waitReady } from '../../services/platform/redis.ts';
 import { createS3Client } from '../../services/platform/aws.ts';
+import { createBlobServiceClient } from '../../services/platform/blob.ts';
 import { AnalysisStore } from '../../services/analyses/store.ts';
 import { createAnalysisQueue } from '../../services/analyses/queue.ts';
 import type { AnalysisJobData } from '../../services/analyses/types.ts';
@@ -44,6 +47,8 @@ export interface HarnessOptions {
   verifier?: TokenVerifier;
   /** Use this issuer instead of a fresh one (e.g. one whose key a JWKS server already serves). */
   issuer?: DevIssuer;
+  /** Start Azurite and give the app the keyframes container (needed by DELETE /v1/analyses/{id}). */
+  blob?: boolean;
 }
 
 /** A running API under test. */
@@ -58,6 +63,8 @@ export interface ApiHarness {
   queue: Queue<AnalysisJobData>;
   store: AnalysisStore;
   s3: S3Client;
+  /** The keyframes container, when started with `blob: true`. */
+  keyframes?: ContainerClient;
   /** Every log line the app wrote, in order. */
   logs: string[];
   /** Mints a token of tenant `tenant_id` (default `acme`) with `scope`. */
@@ -87,7 +94,7 @@ function logSink(lines: string[]): Writable {
  * @param name short test-file name (part of the Redis key prefix).
  */
 export async function startApiHarness(name: string, o: HarnessOptions = {}): Promise<ApiHarness> {
-  const stack = await startTestStack(name, { s3Buckets: [TEST_BUCKET] });
+  const stack = await startTestStack(name, { s3Buckets: [TEST_BUCKET], ...(o.blob ? { blob: true } : {}) });
   // s3rver accepts any signature, but the SDK needs some credentials to sign with.
   process.env.AWS_ACCESS_KEY_ID ??= 'S3RVER';
   process.env.AWS_SECRET_ACCESS_KEY ??= 'S3RVER';
@@ -105,6 +112,8 @@ export async function startApiHarness(name: string, o: HarnessOptions = {}): Pro
     API_BODY_LIMIT_BYTES: String(TEST_BODY_LIMIT_BYTES),
     VIDEO_MAX_BYTES: String(TEST_VIDEO_MAX_BYTES),
     LOG_LEVEL: 'debug',
+    API_METRICS_PORT: '0',
+    ...(stack.blob ? { AZURE_STORAGE_CONNECTION_STRING: stack.blob.connectionString } : {}),
     ...o.env,
   });
   const logs: string[] = [];
@@ -114,8 +123,14 @@ export async function startApiHarness(name: string, o: HarnessOptions = {}): Pro
   if (!o.appRedisUrl) await waitReady(redis, 5000);
   const queue = createAnalysisQueue(redis, config.REDIS_KEY_PREFIX, config.QUEUE_NAME);
   queue.on('error', () => undefined);
-  const store = new AnalysisStore(redis, config.REDIS_KEY_PREFIX);
+  // As services/api/main.ts: records are kept RESULT_RETENTION_DAYS after their last write.
+  const store = new AnalysisStore(redis, config.REDIS_KEY_PREFIX, config.RESULT_RETENTION_DAYS * 86_400);
   const s3 = createS3Client(config);
+  let keyframes: ContainerClient | undefined;
+  if (stack.blob) {
+    keyframes = createBlobServiceClient(config).getContainerClient(config.KEYFRAMES_CONTAINER);
+    await keyframes.createIfNotExists();
+  }
   const verifier =
     o.verifier ??
     createJwtVerifier({
@@ -124,7 +139,7 @@ export async function startApiHarness(name: string, o: HarnessOptions = {}): Pro
       algorithms: parseAlgorithms(config.AUTH_JWT_ALGORITHMS),
       ...(config.AUTH_JWKS_URL ? { jwksUrl: config.AUTH_JWKS_URL } : { publicKeyPem: issuer.publicKeyPem }),
     });
-  const api = createApp({ config, redis, queue, store, s3, bucket: TEST_BUCKET, logger, verifier });
+  const api = createApp({ config, redis, queue, store, s3, bucket: TEST_BUCKET, logger, verifier, ...(keyframes ? { keyframes } : {}) });
   const server = await listen(api.app.callback(), { host: '127.0.0.1', port: 0 });
   const baseUrl = server.url;
 
@@ -139,6 +154,7 @@ export async function startApiHarness(name: string, o: HarnessOptions = {}): Pro
     queue,
     store,
     s3,
+    ...(keyframes ? { keyframes } : {}),
     logs,
     token: (scope, claims = {}, opts) => issuer.mint({ sub: 'user-1', tenant_id: 'acme', scope, ...claims }, opts),
     async waitForLog(predicate) {

@@ -114,6 +114,7 @@ live('an unreachable store is an Error for that resource only', async () => {
     assert.is(container.status, 'Error');
     assert.match(container.reasons[0]!, /^not observed: blob container keyframes: /);
     assert.is(report.resources.filter((r) => r.status === 'Error').length, 1);
+    assert.equal(report.errors.map((e) => e.resource), ['blob-container/keyframes'], 'one error, named after its resource');
     assert.is(exitCodeOf(report), 1);
   } finally {
     clients.ecs.destroy();

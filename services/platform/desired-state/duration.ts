@@ -1,11 +1,9 @@
 /**
- * Go-style durations (`60s`, `5m`, `1h30m`, `1.5h`, `250ms`), the syntax Copilot manifests use
- * (reference/copilot-manifests.md §2). Units accepted: `h`, `m`, `s`, `ms`; terms may repeat in any order
- * (as in Go's time.ParseDuration). Nanoseconds and microseconds are refused: nothing here needs them.
+ * Durations of desired-state documents: Go syntax (`60s`, `5m`, `1h30m`, `1.5h`, `250ms`), the one Copilot
+ * manifests use (reference/copilot-manifests.md §2). Parsing is `go-duration.ts`'s; this module adds the
+ * throwing, whole-millisecond form the loader and the reconciler want, and a short formatter.
  */
-
-const TERM = /(\d+(?:\.\d+)?)(ms|h|m|s)/gy;
-const UNIT_MS: Record<string, number> = { h: 3_600_000, m: 60_000, s: 1000, ms: 1 };
+import { parseGoDurationMs } from '../go-duration.ts';
 
 /**
  * Parses a duration into whole milliseconds (rounded).
@@ -20,17 +18,8 @@ export function parseDurationMs(text: string): number {
 
 /** Like {@link parseDurationMs} but returns `undefined` instead of throwing. */
 export function tryParseDurationMs(text: string): number | undefined {
-  if (text === '0') return 0;
-  if (text.length === 0) return undefined;
-  TERM.lastIndex = 0;
-  let total = 0;
-  let consumed = 0;
-  for (let m = TERM.exec(text); m; m = TERM.exec(text)) {
-    total += Number(m[1]) * UNIT_MS[m[2]!]!;
-    consumed = TERM.lastIndex;
-  }
-  if (consumed !== text.length) return undefined;
-  return Math.round(total);
+  const ms = parseGoDurationMs(text);
+  return ms === undefined ? undefined : Math.round(ms);
 }
 
 /** Formats milliseconds the short way for logs and plans: `90000` → `1m30s`, `250` → `250ms`. */
