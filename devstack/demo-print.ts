@@ -30,8 +30,38 @@ export function printAnalysis(r: AnalysisRecord): void {
   console.log(`    total  ${pt} prompt + ${ct} completion tokens, $${res.totalCostUsd.toFixed(6)}`);
   const timings = Object.entries(res.timingsMs).map(([k, ms]) => `${k} ${ms} ms`).join(', ');
   console.log(`\n  timings: ${timings}`);
-  console.log('\n  trend report:');
-  console.log(JSON.stringify(res.report, null, 2).split('\n').map((l) => `    ${l}`).join('\n'));
+  console.log('\n  trend report (schemas/trend-report.schema.json):');
+  printReport(res.report);
+}
+
+function clip(text: unknown, max = 110): string {
+  const t = String(text ?? '');
+  return t.length > max ? `${t.slice(0, max - 1)}…` : t;
+}
+
+function list(v: unknown): Record<string, unknown>[] {
+  return Array.isArray(v) ? (v.filter((x) => typeof x === 'object' && x !== null) as Record<string, unknown>[]) : [];
+}
+
+function field(v: unknown, key: string): unknown {
+  return typeof v === 'object' && v !== null ? (v as Record<string, unknown>)[key] : undefined;
+}
+
+/** Prints the trend report field by field, long texts clipped. */
+function printReport(report: Record<string, unknown>): void {
+  console.log(`    summary:    ${clip(report.summary)}`);
+  console.log(`    topics:     ${list(report.topics).map((t) => `${String(t.label)} (${Number(t.confidence).toFixed(2)})`).join(', ')}`);
+  for (const h of list(report.hooks)) console.log(`    hook:       t=${Number(h.timestampSec).toFixed(1)} s ${clip(h.description, 90)}`);
+  const style = report.visualStyle;
+  const tags = field(style, 'tags');
+  console.log(`    style:      ${clip(field(style, 'description'), 80)}${Array.isArray(tags) ? ` [${tags.join(', ')}]` : ''}`);
+  console.log(`    pacing:     ${String(field(report.pacing, 'label'))}`);
+  console.log(`    sentiment:  ${String(field(report.sentiment, 'label'))} (${String(field(report.sentiment, 'score'))})`);
+  const virality = report.viralityScore;
+  console.log(`    virality:   ${String(field(virality, 'score'))}/100`);
+  const reasons = field(virality, 'reasons');
+  if (Array.isArray(reasons)) for (const r of reasons) console.log(`      - ${clip(r, 100)}`);
+  console.log(`    keyframe notes: ${list(report.keyframeNotes).length}`);
 }
 
 /** Prints a drift report as the human plan. */

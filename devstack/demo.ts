@@ -21,9 +21,12 @@ import { ListObjectsV2Command, S3Client } from '@aws-sdk/client-s3';
 import { startDevStack, type DevStack } from './stack.ts';
 import { startRole, type RoleProcess } from './processes.ts';
 import { freePort } from './standins/ports.ts';
+import { S3RVER_CREDENTIALS } from './standins/s3.ts';
 import { createDevIssuer } from './dev-keys.ts';
 import { makeClip, samplePath } from './samples.ts';
 import { seedFromCopilot } from './seed-from-copilot.ts';
+import { seedStorage } from './seed-storage.ts';
+import { loadDesiredState } from '../services/platform/desired-state.ts';
 import { apiCall, uploadVideo, waitFor } from './demo-client.ts';
 import { printAnalysis, printDrift, section } from './demo-print.ts';
 import type { AnalysisRecord } from '../services/analyses/types.ts';
@@ -32,7 +35,7 @@ import type { DriftReport } from '../controller/types.ts';
 const ROOT = fileURLToPath(new URL('..', import.meta.url));
 const ENVIRONMENT = 'dev';
 const DESIRED_STATE_FILE = 'desired-state/dev.yml';
-const RECONCILE_INTERVAL_MS = 1500;
+const RECONCILE_INTERVAL_MS = 5000; // the shortest interval the desired-state schema allows
 const ANALYSIS_TIMEOUT_MS = 60_000;
 
 async function chooseVideo(arg: string | undefined, scratch: string): Promise<{ path: string; origin: string }> {
@@ -66,9 +69,14 @@ async function main(): Promise<void> {
     console.log(`  ECS + App Auto Scaling emulator  ${stack.aws.endpoint}`);
     console.log(`  Azure AI inference emulator      ${stack.ai.endpoint}`);
 
-    section('2. Seed the ECS emulator from copilot/ (environment dev)');
+    section('2. Seed the emulators: what copilot/ deploys for dev, and the storage account');
     const seeded = await seedFromCopilot({ root: ROOT, environment: ENVIRONMENT, endpoint: stack.aws.endpoint, region: stack.aws.region });
     for (const line of seeded.summary) console.log(`  ${line}`);
+    const desired = await loadDesiredState(join(ROOT, DESIRED_STATE_FILE), stack.env);
+    const keyframes = desired.spec.storage?.keyframes;
+    if (!keyframes) throw new Error(`${DESIRED_STATE_FILE} declares no spec.storage.keyframes`);
+    const storage = await seedStorage({ connectionString: stack.blob.connectionString, container: keyframes.container, softDeleteDays: keyframes.softDeleteDays });
+    for (const line of storage) console.log(`  ${line}`);
 
     section('3. Start api, worker and reconciler');
     const issuer = await createDevIssuer();
@@ -81,7 +89,7 @@ async function main(): Promise<void> {
       }, logDir, ROOT),
       startRole('worker', { ...base, WORKER_CONCURRENCY: '2' }, logDir, ROOT),
       startRole('reconciler', {
-        ...base, RECONCILER_HOST: '127.0.0.1', RECONCILER_PORT: String(reconcilerPort), RECONCILE_INTERVAL_MS: String(RECONCILE_INTERVAL_MS),
+        ...base, RECONCILER_HOST: '127.0.0.1', RECONCILER_PORT: String(reconcilerPort), RECONCILE_INTERVAL: `${RECONCILE_INTERVAL_MS}ms`,
       }, logDir, ROOT),
     );
     const api = `http://127.0.0.1:${apiPort}`;
@@ -154,7 +162,7 @@ async function main(): Promise<void> {
     roles.forEach((r, i) => console.log(`  ${r.role.padEnd(10)} stopped (exit ${codes[i]})`));
     const leftovers = await readdir(workDir);
     if (leftovers.length) throw new Error(`the worker left temp files behind: ${leftovers.join(', ')}`);
-    const s3 = new S3Client({ endpoint: stack.s3.endpoint, region: stack.aws.region, forcePathStyle: true, credentials: { accessKeyId: 'x', secretAccessKey: 'x' } });
+    const s3 = new S3Client({ endpoint: stack.s3.endpoint, region: stack.aws.region, forcePathStyle: true, credentials: S3RVER_CREDENTIALS });
     const objects = await s3.send(new ListObjectsV2Command({ Bucket: stack.bucket }));
     if ((objects.KeyCount ?? 0) > 0) throw new Error(`temp objects left in S3: ${(objects.Contents ?? []).map((o) => o.Key).join(', ')}`);
     console.log('  no temp file in the work dir, no temp object in the S3 bucket');

@@ -12,7 +12,7 @@ import {
   CreateClusterCommand, CreateServiceCommand, ECSClient, RegisterTaskDefinitionCommand,
 } from '@aws-sdk/client-ecs';
 import {
-  ApplicationAutoScalingClient, PutScalingPolicyCommand, RegisterScalableTargetCommand,
+  ApplicationAutoScalingClient, PutScalingPolicyCommand, RegisterScalableTargetCommand, type PredefinedMetricSpecification,
 } from '@aws-sdk/client-application-auto-scaling';
 import { environmentView, loadCopilotApp } from '../services/platform/copilot-manifests.ts';
 import { parseGoDurationMs } from '../services/platform/go-duration.ts';
@@ -77,7 +77,7 @@ function cooldownSec(count: Record<string, unknown>, which: 'in' | 'out', fallba
 export async function seedFromCopilot(o: SeedOptions): Promise<SeedResult> {
   const app = loadCopilotApp(o.root);
   if (!app.application) throw new Error('copilot/.workspace names no application');
-  const credentials = { accessKeyId: 'local-stand-in', secretAccessKey: 'local-stand-in' };
+  const credentials = { accessKeyId: 'local-stand-in', secretAccessKey: 'local-stand-in' }; // the emulator accepts any
   const ecs = new ECSClient({ endpoint: o.endpoint, region: o.region, credentials });
   const aas = new ApplicationAutoScalingClient({ endpoint: o.endpoint, region: o.region, credentials });
   const cluster = `${app.application}-${o.environment}`;
@@ -141,25 +141,40 @@ export async function seedFromCopilot(o: SeedOptions): Promise<SeedResult> {
       for (const [logicalId, raw, metric] of metrics) {
         const target = metricTarget(raw);
         if (target === undefined) continue;
-        const policyName = `${family}-${logicalId}-${randomBytes(4).toString('hex').toUpperCase()}`;
-        await aas.send(new PutScalingPolicyCommand({
-          PolicyName: policyName,
-          ServiceNamespace: 'ecs',
-          ResourceId: resourceId,
-          ScalableDimension: 'ecs:service:DesiredCount',
-          PolicyType: 'TargetTrackingScaling',
-          TargetTrackingScalingPolicyConfiguration: {
-            TargetValue: target,
-            PredefinedMetricSpecification: { PredefinedMetricType: metric },
-            ScaleInCooldown: cooldownSec(count, 'in', 120),
-            ScaleOutCooldown: cooldownSec(count, 'out', 60),
-          },
-        }));
-        summary.push(`  policy ${policyName} (${metric} target ${target})`);
+        await putPolicy(aas, family, logicalId, resourceId, count, { PredefinedMetricType: metric }, target, summary);
+      }
+      const requests = metricTarget(count.requests);
+      if (requests !== undefined) {
+        // The ALB policy's ResourceLabel names the load balancer and target group; the emulator has no ALB, so a
+        // well-formed made-up label stands in for the one Copilot's template would pass.
+        const label = `app/${app.application}-${o.environment}-alb/0123456789abcdef/targetgroup/${svc.name}/fedcba9876543210`;
+        await putPolicy(aas, family, 'AutoScalingPolicyALBSumRequestCountPerTarget', resourceId, count, { PredefinedMetricType: 'ALBRequestCountPerTarget', ResourceLabel: label }, requests, summary);
       }
     }
   }
   ecs.destroy();
   aas.destroy();
   return { cluster, serviceNames, summary };
+}
+
+/** Puts one target-tracking policy named the way Copilot's template names it (`<family>-<LogicalId>-<suffix>`). */
+async function putPolicy(
+  aas: ApplicationAutoScalingClient, family: string, logicalId: string, resourceId: string, count: Record<string, unknown>,
+  metric: PredefinedMetricSpecification, target: number, summary: string[],
+): Promise<void> {
+  const policyName = `${family}-${logicalId}-${randomBytes(4).toString('hex').toUpperCase()}`;
+  await aas.send(new PutScalingPolicyCommand({
+    PolicyName: policyName,
+    ServiceNamespace: 'ecs',
+    ResourceId: resourceId,
+    ScalableDimension: 'ecs:service:DesiredCount',
+    PolicyType: 'TargetTrackingScaling',
+    TargetTrackingScalingPolicyConfiguration: {
+      TargetValue: target,
+      PredefinedMetricSpecification: metric,
+      ScaleInCooldown: cooldownSec(count, 'in', 120),
+      ScaleOutCooldown: cooldownSec(count, 'out', 60),
+    },
+  }));
+  summary.push(`  policy ${policyName} (${metric.PredefinedMetricType} target ${target})`);
 }

@@ -5,7 +5,7 @@
  */
 import { randomBytes } from 'node:crypto';
 import { startRedis, type RedisStandIn } from './standins/redis.ts';
-import { startS3, type S3StandIn } from './standins/s3.ts';
+import { startS3, S3RVER_CREDENTIALS, type S3StandIn } from './standins/s3.ts';
 import { startAzurite, type BlobStandIn } from './standins/azurite.ts';
 import { startAwsEmulator, type AwsEmulator } from './emulators/aws/index.ts';
 import { startAiEmulator, type AiEmulator } from './emulators/azure-ai/index.ts';
@@ -68,9 +68,9 @@ export async function startDevStack(o: DevStackOptions = {}): Promise<DevStack> 
     REDIS_URL: redis.url,
     REDIS_KEY_PREFIX: keyPrefix,
     AWS_REGION: aws.region,
-    // Dummy credentials for the stand-ins (s3rver and the emulator accept any signature).
-    AWS_ACCESS_KEY_ID: 'local-stand-in',
-    AWS_SECRET_ACCESS_KEY: 'local-stand-in',
+    // s3rver accepts only its fixed development key pair (S3RVER/S3RVER, public); the ECS emulator accepts any.
+    AWS_ACCESS_KEY_ID: S3RVER_CREDENTIALS.accessKeyId,
+    AWS_SECRET_ACCESS_KEY: S3RVER_CREDENTIALS.secretAccessKey,
     S3_ENDPOINT: s3.endpoint,
     S3_FORCE_PATH_STYLE: 'true',
     S3_TEMP_BUCKET: bucket,

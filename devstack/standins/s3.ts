@@ -8,6 +8,9 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import S3rver from 's3rver';
 
+/** s3rver's fixed development key pair (public, documented by s3rver): it refuses any other access key with 403. */
+export const S3RVER_CREDENTIALS = { accessKeyId: 'S3RVER', secretAccessKey: 'S3RVER' } as const;
+
 /** A running S3 stand-in. `endpoint` is `http://127.0.0.1:PORT`. */
 export interface S3StandIn {
   endpoint: string;

@@ -39,6 +39,12 @@ export interface Config {
   AZURE_STORAGE_CONNECTION_STRING?: string;
   KEYFRAMES_CONTAINER: string;
   DESIRED_STATE_FILE?: string;
+  /** Interpolated into desired-state documents (`${ECS_CLUSTER}`). */
+  ECS_CLUSTER?: string;
+  /** Interpolated into desired-state documents (`${AI_FOUNDRY_ENDPOINT}`). */
+  AI_FOUNDRY_ENDPOINT?: string;
+  /** Interpolated into desired-state documents (`${RECONCILE_INTERVAL}`), a Go-style duration. */
+  RECONCILE_INTERVAL?: string;
   AI_AUTH: 'key' | 'managed-identity' | 'workload-identity';
   AZURE_AI_API_KEY?: string;
   AI_API_VERSION: '2025-04-01' | '2024-05-01-preview';
