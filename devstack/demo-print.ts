@@ -17,7 +17,7 @@ export function printAnalysis(r: AnalysisRecord): void {
   console.log(`\n  keyframes (${res.keyframes.length}):`);
   for (const k of res.keyframes) {
     console.log(`    #${k.index}  t=${k.timestampSec.toFixed(3)} s  ${k.width}x${k.height}  ${k.bytes} B  blob keyframes/${k.blobName}`);
-    if (k.note) console.log(`         note: ${k.note.length > 150 ? `${k.note.slice(0, 147)}...` : k.note}`);
+    if (k.note) console.log(`         note: ${clip(k.note.replace(/\s+/g, ' '), 150)}`);
   }
   console.log(`\n  model calls (${res.modelCalls.length}):`);
   let pt = 0;
@@ -64,7 +64,11 @@ function printReport(report: Record<string, unknown>): void {
   console.log(`    keyframe notes: ${list(report.keyframeNotes).length}`);
 }
 
-/** Prints a drift report as the human plan. */
+/** Prints the drift a pass detected, then the report as the human plan (with its writes). */
 export function printDrift(report: DriftReport): void {
+  const drifts = report.resources.flatMap((r) => r.drifts);
+  console.log(`  pass ${report.metadata.passId} detected ${drifts.length} drift item(s):`);
+  for (const d of drifts) console.log(`    ~ ${d.resource} ${d.field}: live ${JSON.stringify(d.actual)}, desired ${JSON.stringify(d.desired)} (${d.action}: ${d.reason})`);
+  console.log('');
   console.log(renderPlanText(report).split('\n').map((l) => `  ${l}`).join('\n'));
 }

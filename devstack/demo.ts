@@ -131,7 +131,11 @@ async function main(): Promise<void> {
       const rep = (await r.json()) as DriftReport;
       return rep.summary.drifts === 0 && rep.errors.length === 0 ? rep : undefined;
     }, 30_000, 300));
-    console.log(`  reconciler converged: pass ${converged.metadata.passId}, ${converged.summary.resources} resources Synced, 0 drift`);
+    const { reports: history } = (await (await fetch(`${reconciler}/drift?history=20`)).json()) as { reports: DriftReport[] };
+    for (const a of history.flatMap((r) => r.audit).reverse()) {
+      console.log(`  earlier pass wrote: ${a.operation} ${a.resource} ${a.field} (${a.outcome}): what copilot/ cannot express`);
+    }
+    console.log(`  reconciler converged: pass ${converged.metadata.passId}, ${converged.summary.resources} resources, 0 drift`);
     const before = await aas.send(new DescribeScalableTargetsCommand({ ServiceNamespace: 'ecs', ResourceIds: [resourceId] }));
     const target = before.ScalableTargets?.[0];
     if (!target) throw new Error(`no scalable target ${resourceId} in the emulator`);

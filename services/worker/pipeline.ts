@@ -203,7 +203,7 @@ export async function runAnalysis(data: AnalysisJobData, deps: PipelineDeps, ctx
       deps.ai.generateJson({ ...prompt, schema: TREND_REPORT_MODEL_SCHEMA, schemaName: TREND_REPORT_SCHEMA_NAME, context, maxTokens: REPORT_MAX_TOKENS }),
       signal,
     );
-    const report = acceptReport(answer.json, frames);
+    const report = acceptReport(answer.json, notes, video.durationSec);
 
     step('store');
     const keyframes: KeyframeInfo[] = frames.map((f, i) => ({

@@ -86,19 +86,32 @@ function renderErrors(errors: ErrorObject[]): string {
 }
 
 /**
- * Validates a report against the schema and makes its keyframe notes agree with the keyframes actually
- * analysed: notes naming an unknown index are dropped, times are taken from the keyframes, order is by index.
+ * Validates a report against the schema and makes it agree with what was actually analysed:
+ * - keyframe notes naming an unknown index are dropped, times are taken from the keyframes, order is by index,
+ *   and a keyframe the model left out gets the vision model's own note (`keyframes[].note`), so every analysed
+ *   keyframe has exactly one note;
+ * - hooks timed outside the video (`0 … durationSec`) are dropped: a model cannot point at a moment that
+ *   does not exist.
+ * @param durationSec length of the video, seconds; hooks are not checked when absent.
  * @throws TerminalError `invalid_model_output` naming the JSON paths that fail the schema.
  */
-export function acceptReport(json: unknown, keyframes: readonly { index: number; timestampSec: number }[]): TrendReport {
+export function acceptReport(
+  json: unknown,
+  keyframes: readonly { index: number; timestampSec: number; note?: string }[],
+  durationSec?: number,
+): TrendReport {
   if (!validate(json)) {
     throw new TerminalError('invalid_model_output', `trend report does not match schemas/trend-report.schema.json: ${renderErrors(validate.errors ?? [])}`);
   }
-  const times = new Map(keyframes.map((k) => [k.index, k.timestampSec]));
+  const byIndex = new Map(keyframes.map((k) => [k.index, k]));
   const seen = new Set<number>();
-  const keyframeNotes = json.keyframeNotes
-    .filter((n) => times.has(n.index) && !seen.has(n.index) && seen.add(n.index))
-    .map((n) => ({ ...n, timestampSec: times.get(n.index)! }))
-    .sort((a, b) => a.index - b.index);
-  return { ...json, keyframeNotes };
+  const fromModel = json.keyframeNotes
+    .filter((n) => byIndex.has(n.index) && !seen.has(n.index) && seen.add(n.index))
+    .map((n) => ({ ...n, timestampSec: byIndex.get(n.index)!.timestampSec }));
+  const filled = keyframes
+    .filter((k) => !seen.has(k.index) && k.note !== undefined && k.note !== '')
+    .map((k) => ({ index: k.index, timestampSec: k.timestampSec, note: k.note! }));
+  const keyframeNotes = [...fromModel, ...filled].sort((a, b) => a.index - b.index);
+  const hooks = durationSec === undefined ? json.hooks : json.hooks.filter((h) => h.timestampSec <= durationSec);
+  return { ...json, hooks, keyframeNotes };
 }

@@ -22,6 +22,7 @@ const keyframes = h.keyframes!;
 const writer = await h.token('analyses:write analyses:read');
 const prefix = h.config.REDIS_KEY_PREFIX;
 const erasureSchema = new RequestValidators(h.api.document).schema('/components/schemas/ErasureReportEnvelope');
+const errorSchema = new RequestValidators(h.api.document).schema('/components/schemas/ErrorEnvelope');
 const ledger = new UsageLedger(h.redis, prefix);
 
 /** Uploads a video through the API's presigned URL and creates an analysis of it with `idempotencyKey`. */
@@ -131,6 +132,7 @@ erase('a running analysis is 409 analysis_running and nothing is erased', async 
   await h.store.markRunning(rec.id);
   const r = await h.call('DELETE', `/v1/analyses/${rec.id}`, { token: writer });
   assert.is(r.status, 409);
+  assert.ok(errorSchema(r.body), JSON.stringify(errorSchema.errors));
   assert.is(errorOf(r).code, 'analysis_running');
   assert.is((await blobNames(`${rec.id}/`)).length, 3);
   assert.ok(await objectExists(rec.videoKey));

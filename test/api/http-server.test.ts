@@ -72,6 +72,7 @@ entry('starts from the environment, answers /healthz, and exits 0 on SIGTERM', a
       AUTH_JWT_ALGORITHMS: 'ES256',
       API_HOST: '127.0.0.1',
       API_PORT: '0',
+      API_METRICS_PORT: '0',
       SHUTDOWN_GRACE_MS: '2000',
     },
     stdio: ['ignore', 'pipe', 'pipe'],
@@ -90,6 +91,12 @@ entry('starts from the environment, answers /healthz, and exits 0 on SIGTERM', a
     });
     const health = await fetch(`${url}/healthz`);
     assert.is(health.status, 200);
+    const metricsUrl = /"metricsUrl":"(http:\/\/127\.0\.0\.1:\d+\/metrics)"/.exec(out)?.[1];
+    assert.ok(metricsUrl, 'the listening line names the metrics URL');
+    assert.is.not(new URL(metricsUrl).port, new URL(url).port);
+    const metrics = await (await fetch(metricsUrl)).text();
+    assert.match(metrics, /api_http_requests_total\{method="GET",route="\/healthz",status="200"\} 1/);
+    assert.match(metrics, /api_process_cpu_user_seconds_total/, 'process metrics are on in the real entry point');
     const token = await issuer.mint({ sub: 'u', tenant_id: 'acme', scope: '' });
     assert.is((await fetch(`${url}/v1/openapi.json`, { headers: { authorization: `Bearer ${token}` } })).status, 200);
     const exited = once(child, 'exit') as Promise<[number | null, string | null]>;
@@ -101,6 +108,36 @@ entry('starts from the environment, answers /healthz, and exits 0 on SIGTERM', a
     assert.not.match(out, /redis:\/\/127/, 'the Redis URL is redacted');
   } finally {
     if (child.exitCode === null) child.kill('SIGKILL');
+    await stack.close();
+  }
+});
+
+entry('an API_TRUSTED_PROXIES entry that is not a CIDR stops start-up with exit 78, naming the entry', async () => {
+  const stack = await startTestStack('api-main-proxies');
+  const issuer = await createDevIssuer();
+  try {
+    const child = spawn(process.execPath, ['--no-warnings', '--import', 'tsx', 'services/api/main.ts'], {
+      env: {
+        PATH: process.env.PATH ?? '',
+        REDIS_URL: stack.redisUrl,
+        REDIS_KEY_PREFIX: stack.keyPrefix,
+        S3_TEMP_BUCKET: 'ct-test-temp',
+        AUTH_JWT_ISSUER: issuer.issuer,
+        AUTH_JWT_AUDIENCE: issuer.audience,
+        AUTH_JWT_PUBLIC_KEY: issuer.publicKeyPem,
+        API_HOST: '127.0.0.1',
+        API_PORT: '0',
+        API_METRICS_PORT: '0',
+        API_TRUSTED_PROXIES: '10.0.0.0/8, 10.0.0.0/33',
+      },
+      stdio: ['ignore', 'pipe', 'pipe'],
+    });
+    let err = '';
+    child.stderr.on('data', (b: Buffer) => (err += b.toString()));
+    const [code] = (await once(child, 'exit')) as [number | null];
+    assert.is(code, 78, err);
+    assert.match(err, /API_TRUSTED_PROXIES\[2\] "10\.0\.0\.0\/33": has a prefix length outside 0-32/);
+  } finally {
     await stack.close();
   }
 });

@@ -6,6 +6,7 @@
 import { suite } from 'uvu';
 import * as assert from 'uvu/assert';
 import { randomUUID } from 'node:crypto';
+import { readFileSync } from 'node:fs';
 import { listOperations, loadOpenApiDocument, RequestValidators, toOpenApiPath } from '../../services/api/openapi.ts';
 import { dataOf, startApiHarness, type ApiHarness, type ApiResponse } from './api-harness.ts';
 
@@ -71,6 +72,9 @@ shapes('success and error envelopes of every kind', async () => {
   assert.is(created.status, 202);
   matches(created, 'AnalysisEnvelope');
   matches(await h.call('GET', `/v1/analyses/${dataOf<{ id: string }>(created).id}`, { token: t }), 'AnalysisEnvelope');
+  matches(await h.call('GET', '/v1/analyses?limit=1', { token: t }), 'AnalysisPageEnvelope');
+  matches(await h.call('GET', '/v1/trends?window=1d', { token: t }), 'TrendsEnvelope');
+  matches(await h.call('GET', '/v1/usage', { token: t }), 'UsageEnvelope');
   const errors = [
     await h.call('GET', '/v1/drift'), // unauthorized
     await h.call('GET', '/v1/drift', { token: 'x.y.z' }), // invalid_token
@@ -81,15 +85,33 @@ shapes('success and error envelopes of every kind', async () => {
     await h.call('POST', '/v1/analyses', { token: t, body: 'x', headers: { 'content-type': 'text/plain' } }), // unsupported_media_type
     await h.call('PUT', '/v1/drift', { token: t }), // method_not_allowed
     await h.call('GET', '/v1/none', { token: t }), // not_found
+    await h.call('DELETE', `/v1/analyses/${dataOf<{ id: string }>(created).id}`, { token: t }), // erasure_unavailable (no blob storage here)
+    await h.call('GET', '/v1/analyses?limit=0', { token: t }), // validation_failed at query.limit
   ];
   assert.equal(
     errors.map((r) => (r.body as { error: { code: string } }).error.code),
-    ['unauthorized', 'invalid_token', 'forbidden', 'no_report', 'validation_failed', 'upload_not_found', 'unsupported_media_type', 'method_not_allowed', 'not_found'],
+    ['unauthorized', 'invalid_token', 'forbidden', 'no_report', 'validation_failed', 'upload_not_found', 'unsupported_media_type', 'method_not_allowed', 'not_found', 'erasure_unavailable', 'validation_failed'],
   );
   for (const r of errors) {
     matches(r, 'ErrorEnvelope');
     assert.is((r.body as { error: { requestId: string } }).error.requestId, r.headers.get('x-request-id'));
   }
+});
+
+const catalogue = suite('error code catalogue');
+
+/** `| \`code\` | status |` rows of a Markdown table. */
+function catalogueRows(markdown: string): Array<[string, number]> {
+  return [...markdown.matchAll(/^\s*\| `([a-z_]+)` \| (\d{3}) \|/gm)].map((m) => [m[1] ?? '', Number(m[2])]);
+}
+
+catalogue('docs/api-errors.md, the ErrorCode enum and its description table list the same codes with the same statuses', () => {
+  const errorCode = (doc.components?.schemas as Record<string, { enum: string[]; description: string }>).ErrorCode!;
+  const docs = catalogueRows(readFileSync(new URL('../../docs/api-errors.md', import.meta.url), 'utf8'));
+  const inSchema = catalogueRows(errorCode.description);
+  assert.ok(docs.length >= 20, `docs lists ${docs.length} codes`);
+  assert.equal(docs.map(([c]) => c).sort(), [...errorCode.enum].sort());
+  assert.equal([...docs].sort(), [...inSchema].sort());
 });
 
 shapes.after(async () => {
@@ -99,3 +121,4 @@ shapes.after(async () => {
 parity.run();
 served.run();
 shapes.run();
+catalogue.run();

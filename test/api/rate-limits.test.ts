@@ -10,11 +10,14 @@ import { listen } from '../../services/api/http-server.ts';
 import { OPEN_PATHS } from '../../services/api/middleware/auth.ts';
 import { createLogger } from '../../services/platform/logger.ts';
 import { createJwtVerifier } from '../../services/api/auth/jwt-verifier.ts';
+import { RequestValidators } from '../../services/api/openapi.ts';
 import { errorOf, startApiHarness, TEST_BUCKET, type ApiHarness, type ApiResponse } from './api-harness.ts';
 
 const lim: ApiHarness = await startApiHarness('api-ratelimit', {
   env: { API_RATE_LIMIT_PER_TENANT_PER_MIN: '5', API_RATE_LIMIT_PER_TOKEN_PER_MIN: '3', API_RATE_LIMIT_PER_CLIENT_PER_MIN: '4', API_TRUSTED_PROXIES: '127.0.0.1/32, ::1' },
 });
+
+const errorSchema = new RequestValidators(lim.api.document).schema('/components/schemas/ErrorEnvelope');
 
 function headersOf(r: ApiResponse): { limit: number; remaining: number; reset: number; policy: string } {
   const get = (n: string): string => {
@@ -27,6 +30,7 @@ function headersOf(r: ApiResponse): { limit: number; remaining: number; reset: n
 
 function assertLimited(r: ApiResponse, limiter: string): void {
   assert.is(r.status, 429, r.text.slice(0, 300));
+  assert.ok(errorSchema(r.body), JSON.stringify(errorSchema.errors));
   const e = errorOf(r);
   assert.is(e.code, 'rate_limited');
   assert.match(e.message, new RegExp(`per ${limiter}`));

@@ -35,6 +35,17 @@ test('acceptReport keeps notes of known keyframes, with their real times, in ord
   assert.is(r.viralityScore.score, 42);
 });
 
+test('acceptReport fills the notes the model left out from the vision notes, and drops hooks outside the video', () => {
+  const base = report();
+  const r = acceptReport(
+    { ...base, keyframeNotes: [{ index: 1, timestampSec: 0, note: 'model note' }], hooks: [{ timestampSec: 1.5, description: 'in' }, { timestampSec: 65, description: 'past the end' }] },
+    [{ index: 0, timestampSec: 0, note: 'vision note 0' }, { index: 1, timestampSec: 3.003, note: 'vision note 1' }],
+    5.055,
+  );
+  assert.equal(r.keyframeNotes, [{ index: 0, timestampSec: 0, note: 'vision note 0' }, { index: 1, timestampSec: 3.003, note: 'model note' }]);
+  assert.equal(r.hooks, [{ timestampSec: 1.5, description: 'in' }]);
+});
+
 test('acceptReport refuses what the schema forbids, naming the JSON path', () => {
   const extra = { ...report(), secret: 'x' };
   assert.throws(() => acceptReport(extra, []), (e: unknown) => e instanceof TerminalError && e.code === 'invalid_model_output' && /must NOT have additional properties/.test(e.message));
