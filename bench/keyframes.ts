@@ -36,7 +36,7 @@ function run(cmd: string, args: string[]): Promise<void> {
 }
 
 /** Renders the 60 s 1080p30 H.264 clip (recipe from shared/samples/videos/SOURCES.md), or a synthetic one. */
-async function make1080pClip(dir: string): Promise<string> {
+export async function make1080pClip(dir: string): Promise<string> {
   const out = join(dir, 'bench-1080p-60s.mp4');
   const flower = samplePath('flower.mp4');
   const friday = samplePath('friday.mp4');

@@ -33,6 +33,11 @@ export class LeaderLock {
     private readonly options: LeaderLockOptions = { ttlMs: 15_000 },
   ) {}
 
+  /** Lease duration, ms. */
+  get ttlMs(): number {
+    return this.options.ttlMs;
+  }
+
   /** Whether this process held the lease at the last acquire or renewal. */
   get isLeader(): boolean {
     return this.leader;

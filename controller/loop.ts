@@ -4,15 +4,24 @@
  * and a graceful stop that lets the pass in flight finish. Emits typed events; metrics and logs subscribe.
  *
  * Each pass re-reads the desired-state file, so an edit is picked up by the next pass without a restart
- * (level-triggered); an invalid file makes the pass fail with the validation problems and nothing is written.
+ * (level-triggered). With `watchFile`, an edit also triggers a pass at once (fs.watch on the file's directory,
+ * debounced, since editors save by rename). An invalid edit is reported (`desiredRejected`) and the last valid
+ * document keeps being reconciled; with no valid document yet, the pass fails and nothing is written.
+ *
+ * Failures are handled at two levels: a failed write backs off only its resource (`resource-backoff.ts`), the
+ * other resources go on at the normal interval; a pass that could not run at all (invalid document, cluster
+ * unreadable, Redis down) backs off the whole loop, doubling the interval up to `maxBackoffMs`.
  */
 import { EventEmitter } from 'node:events';
+import { watch, type FSWatcher } from 'node:fs';
+import { basename, dirname } from 'node:path';
 import type { DesiredState } from '../services/platform/desired-state.ts';
 import { ValidationError, errorMessage } from '../services/platform/errors.ts';
 import type { DriftReport } from './types.ts';
 import { reconcile, type ReconcileDeps } from './reconcile.ts';
 import type { LeaderLock } from './leader-lock.ts';
 import type { ReportHistory } from './report/history.ts';
+import { ResourceBackoff } from './resource-backoff.ts';
 
 /** Events of {@link ReconcileLoop}, with their arguments. */
 export interface LoopEvents {
@@ -26,6 +35,10 @@ export interface LoopEvents {
   passSkipped: [{ nextInMs: number }];
   /** Leadership changed. */
   leadership: [{ leader: boolean; reason: string }];
+  /** The watched desired-state file changed and is valid: a pass was requested. */
+  desiredChanged: [];
+  /** The desired-state file is invalid; the last valid document keeps being reconciled. */
+  desiredRejected: [{ error: string }];
 }
 
 /** Options of {@link ReconcileLoop}. */
@@ -38,6 +51,8 @@ export interface LoopOptions {
   maxBackoffMs: number;
   /** Force dry run. @defaultValue false (RECONCILE_DRY_RUN) */
   dryRun: boolean;
+  /** Quiet time after the last change event of the watched file before it is read, ms. @defaultValue 250 */
+  watchDebounceMs: number;
 }
 
 /**
@@ -47,7 +62,7 @@ export interface LoopOptions {
 export const STANDBY_RETRY_MS = 15_000;
 
 /** Defaults of {@link LoopOptions}. */
-export const DEFAULT_LOOP_OPTIONS: LoopOptions = { defaultIntervalMs: 60_000, jitterRatio: 0.1, maxBackoffMs: 600_000, dryRun: false };
+export const DEFAULT_LOOP_OPTIONS: LoopOptions = { defaultIntervalMs: 60_000, jitterRatio: 0.1, maxBackoffMs: 600_000, dryRun: false, watchDebounceMs: 250 };
 
 /** Collaborators of {@link ReconcileLoop}. */
 export interface LoopDeps {
@@ -55,7 +70,11 @@ export interface LoopDeps {
   loadDesired: () => Promise<DesiredState>;
   /** Desired-state file name, for reports. */
   source: string;
-  reconcile: Omit<ReconcileDeps, 'defaultIntervalMs' | 'mayWrite'>;
+  reconcile: Omit<ReconcileDeps, 'defaultIntervalMs' | 'mayWrite' | 'backoff'>;
+  /** Desired-state file to watch: a valid edit triggers a pass at once. @defaultValue not watched */
+  watchFile?: string;
+  /** Per-resource write back-off. @defaultValue a new {@link ResourceBackoff} with its defaults */
+  backoff?: ResourceBackoff;
   lock: LeaderLock;
   history: ReportHistory;
   /** Random source in [0, 1). @defaultValue Math.random */
@@ -70,6 +89,12 @@ export class ReconcileLoop extends EventEmitter<LoopEvents> {
   private stopping = false;
   private failures = 0;
   private lastIntervalMs: number;
+  private watcher: FSWatcher | undefined;
+  private debounce: NodeJS.Timeout | undefined;
+  private rerun = false;
+  private lastGood: DesiredState | undefined;
+  /** Per-resource back-off of writes, kept across passes. */
+  readonly backoff: ResourceBackoff;
 
   constructor(
     private readonly deps: LoopDeps,
@@ -78,11 +103,52 @@ export class ReconcileLoop extends EventEmitter<LoopEvents> {
     super();
     this.o = { ...DEFAULT_LOOP_OPTIONS, ...options };
     this.lastIntervalMs = this.o.defaultIntervalMs;
+    this.backoff = deps.backoff ?? new ResourceBackoff();
   }
 
-  /** Starts the loop: the first pass runs at once. */
+  /** Starts the loop: the first pass runs at once; starts watching `watchFile` if set. */
   start(): void {
+    if (this.deps.watchFile !== undefined && !this.watcher) this.startWatching(this.deps.watchFile);
     this.schedule(0);
+  }
+
+  private startWatching(file: string): void {
+    const name = basename(file);
+    // The directory, not the file: editors and `kubectl cp`-style tools replace the file (rename), which ends a
+    // watch on the old inode.
+    this.watcher = watch(dirname(file), (_event, changed) => {
+      if (changed !== null && changed !== name) return;
+      if (this.debounce) clearTimeout(this.debounce);
+      this.debounce = setTimeout(() => void this.onFileChanged(), this.o.watchDebounceMs);
+    });
+    this.watcher.on('error', (err) => this.emit('desiredRejected', { error: `watching ${file}: ${errorMessage(err)}` }));
+    this.watcher.unref();
+  }
+
+  private async onFileChanged(): Promise<void> {
+    if (this.stopping) return;
+    try {
+      this.lastGood = await this.deps.loadDesired();
+    } catch (err) {
+      this.emit('desiredRejected', { error: err instanceof ValidationError ? err.render() : errorMessage(err) });
+      return;
+    }
+    this.emit('desiredChanged');
+    this.failures = 0; // a new document deserves a prompt try, whatever failed before
+    if (this.inFlight) this.rerun = true;
+    else this.schedule(0);
+  }
+
+  /** Reads the document; an invalid one falls back to the last valid one (reported), else throws. */
+  private async desired(): Promise<DesiredState> {
+    try {
+      this.lastGood = await this.deps.loadDesired();
+      return this.lastGood;
+    } catch (err) {
+      if (!this.lastGood || !(err instanceof ValidationError)) throw err;
+      this.emit('desiredRejected', { error: err.render() });
+      return this.lastGood;
+    }
   }
 
   /** Whether a pass is running now. */
@@ -103,6 +169,9 @@ export class ReconcileLoop extends EventEmitter<LoopEvents> {
   async stop(): Promise<void> {
     this.stopping = true;
     if (this.timer) clearTimeout(this.timer);
+    if (this.debounce) clearTimeout(this.debounce);
+    this.watcher?.close();
+    this.watcher = undefined;
     await this.inFlight;
     const was = this.deps.lock.isLeader;
     await this.deps.lock.release();
@@ -131,7 +200,8 @@ export class ReconcileLoop extends EventEmitter<LoopEvents> {
       const leader = await this.deps.lock.tryAcquire();
       if (leader !== wasLeader) this.emit('leadership', { leader, reason: leader ? 'lease acquired' : 'lease held by another replica' });
       if (!leader) {
-        next = this.jittered(Math.min(this.lastIntervalMs, STANDBY_RETRY_MS));
+        // Retry within half a lease so a dead leader is replaced within lease + half a lease < 2 × lease.
+        next = this.jittered(Math.min(this.lastIntervalMs, STANDBY_RETRY_MS, this.deps.lock.ttlMs / 2));
         this.emit('passSkipped', { nextInMs: next });
         return;
       }
@@ -139,13 +209,15 @@ export class ReconcileLoop extends EventEmitter<LoopEvents> {
         this.deps.lock.startRenewing((reason) => this.emit('leadership', { leader: false, reason }));
       }
       this.emit('passStarted');
-      const desired = await this.deps.loadDesired();
+      const desired = await this.desired();
       const { report, requeueAfterMs } = await reconcile(
         { desired, source: this.deps.source, intent: 'apply', dryRun: this.o.dryRun },
-        { ...this.deps.reconcile, defaultIntervalMs: this.o.defaultIntervalMs, mayWrite: () => this.deps.lock.isLeader },
+        { ...this.deps.reconcile, defaultIntervalMs: this.o.defaultIntervalMs, mayWrite: () => this.deps.lock.isLeader, backoff: this.backoff },
       );
       this.lastIntervalMs = requeueAfterMs;
-      this.failures = report.errors.length > 0 ? this.failures + 1 : 0;
+      // Errors of single resources are backed off per resource (this.backoff); only a pass that saw nothing
+      // (an error with no resource: the cluster could not be read) slows the whole loop down.
+      this.failures = report.errors.some((e) => e.resource === undefined) ? this.failures + 1 : 0;
       next = this.jittered(this.failures > 0 ? this.backoffMs() : requeueAfterMs);
       await this.deps.history.push(report);
       this.emit('passFinished', { report, nextInMs: next });
@@ -155,6 +227,10 @@ export class ReconcileLoop extends EventEmitter<LoopEvents> {
       const error = err instanceof ValidationError ? err.render() : errorMessage(err);
       this.emit('passFailed', { error, nextInMs: next });
     } finally {
+      if (this.rerun) {
+        this.rerun = false;
+        next = 0;
+      }
       this.schedule(next);
     }
   }

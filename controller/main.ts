@@ -17,6 +17,7 @@ import { loadDesiredState } from '../services/platform/desired-state.ts';
 import { errorMessage } from '../services/platform/errors.ts';
 import { createReconcilerClients } from './aws/clients.ts';
 import { createStorageClients } from './storage-clients.ts';
+import { aiModelObserverFromConfig } from './azure/model-credential.ts';
 import { LeaderLock } from './leader-lock.ts';
 import { ReconcileLoop } from './loop.ts';
 import { ReconcilerMetrics } from './metrics.ts';
@@ -34,6 +35,7 @@ redis.on('error', (err) => log.warn({ err: errorMessage(err) }, 'redis connectio
 const clients = createReconcilerClients(config);
 const storage = await createStorageClients(config);
 const metrics = new ReconcilerMetrics(true);
+const aiModels = aiModelObserverFromConfig(config);
 const history = new ReportHistory(redis, prefix, config.RECONCILE_HISTORY_LENGTH);
 const lock = new LeaderLock(redis, `${prefix}:reconciler:leader`, `${hostname()}-${process.pid}-${randomBytes(4).toString('hex')}`, {
   ttlMs: config.RECONCILE_LOCK_TTL_MS,
@@ -42,9 +44,10 @@ const loop = new ReconcileLoop(
   {
     loadDesired: () => loadDesiredState(file, config.interpolationEnv),
     source: file,
-    reconcile: { ecs: clients.ecs, autoscaling: clients.autoscaling, storage, taskDefinitions: new Map(), onApiCall: (e) => metrics.recordApiCall(e) },
+    reconcile: { ecs: clients.ecs, autoscaling: clients.autoscaling, storage, ...(aiModels ? { aiModels } : {}), taskDefinitions: new Map(), onApiCall: (e) => metrics.recordApiCall(e) },
     lock,
     history,
+    watchFile: file,
   },
   { defaultIntervalMs: config.RECONCILE_INTERVAL_MS, dryRun: config.RECONCILE_DRY_RUN },
 );
@@ -74,6 +77,11 @@ loop.on('passFailed', ({ error, nextInMs }) => {
 loop.on('passSkipped', ({ nextInMs }) => {
   metrics.passes.inc({ outcome: 'skipped' });
   log.debug({ nextInMs }, 'not the leader: pass skipped');
+});
+loop.on('desiredChanged', () => log.info({ desiredState: file }, 'desired state changed: pass requested'));
+loop.on('desiredRejected', ({ error }) => {
+  metrics.errors.inc();
+  log.error({ desiredState: file, error }, 'desired state rejected: the last valid one keeps running');
 });
 loop.on('leadership', ({ leader, reason }) => {
   metrics.leader.set(leader ? 1 : 0);

@@ -17,11 +17,13 @@ import type { RetryOptions } from './aws/retry.ts';
 import { observe } from './observe/observe.ts';
 import type { TaskDefinitionCache } from './observe/ecs-services.ts';
 import type { StorageClients } from './observe/storage.ts';
+import type { AiModelObserverDeps } from './observe/ai-models.ts';
 import { diff } from './diff/diff.ts';
 import { applyIgnore } from './diff/ignore.ts';
 import { planWrites } from './act/plan-writes.ts';
 import { applyWrites, DEFAULT_ACTUATOR_OPTIONS, type ActuatorResult } from './act/actuator.ts';
 import { buildReport } from './report/build-report.ts';
+import type { ResourceBackoff } from './resource-backoff.ts';
 
 /** What to reconcile. */
 export interface ReconcileRequest {
@@ -42,6 +44,8 @@ export interface ReconcileDeps {
   taskDefinitions: TaskDefinitionCache;
   /** Storage clients; without them storage is not observed (and not listed in the report). */
   storage?: StorageClients;
+  /** Credential and options for probing the declared Azure AI models; without it they are not observed. */
+  aiModels?: AiModelObserverDeps;
   /** Retry settings of AWS calls (see `aws/retry.ts` for defaults). */
   retry?: Partial<RetryOptions>;
   /** Told about every AWS call attempt (metrics). */
@@ -52,6 +56,8 @@ export interface ReconcileDeps {
   defaultIntervalMs?: number;
   /** Checked before each write (the loop passes "still the leader"). @defaultValue always true */
   mayWrite?: () => boolean;
+  /** Per-resource write back-off kept across passes (the loop owns one). @defaultValue none: every write is tried */
+  backoff?: ResourceBackoff;
 }
 
 /** Interval when neither the document nor the caller sets one, ms: Crossplane's poll default (operator-anchors.md §3). */
@@ -72,7 +78,7 @@ export async function reconcile(request: ReconcileRequest, deps: ReconcileDeps):
 
   let observed: ObservedState | undefined;
   try {
-    observed = await observe(desired, { ecs: deps.ecs, autoscaling: deps.autoscaling, calls, taskDefinitions: deps.taskDefinitions, now, ...(deps.storage ? { storage: deps.storage } : {}) });
+    observed = await observe(desired, { ecs: deps.ecs, autoscaling: deps.autoscaling, calls, taskDefinitions: deps.taskDefinitions, now, ...(deps.storage ? { storage: deps.storage } : {}), ...(deps.aiModels ? { aiModels: deps.aiModels } : {}) });
   } catch (err) {
     errors.push({ message: `observe cluster ${desired.spec.ecs.cluster}: ${errorMessage(err)}` });
   }
@@ -81,7 +87,7 @@ export async function reconcile(request: ReconcileRequest, deps: ReconcileDeps):
   let actuator: ActuatorResult | undefined;
   if (observed && request.intent === 'apply') {
     const writes = planWrites(desired, observed, kept);
-    actuator = await applyWrites(writes, { ecs: deps.ecs, autoscaling: deps.autoscaling, calls, now, ...(deps.mayWrite ? { mayWrite: deps.mayWrite } : {}) }, {
+    actuator = await applyWrites(writes, { ecs: deps.ecs, autoscaling: deps.autoscaling, calls, now, ...(deps.mayWrite ? { mayWrite: deps.mayWrite } : {}), ...(deps.backoff ? { backoff: deps.backoff } : {}) }, {
       dryRun,
       maxWrites: management.maxWritesPerPass ?? DEFAULT_ACTUATOR_OPTIONS.maxWrites,
     });

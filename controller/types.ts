@@ -133,6 +133,22 @@ export interface ObservedStorage {
   keyframes?: ObservedContainer | { error: string };
 }
 
+/** What a declared Azure AI model endpoint answered to `GET /info`. */
+export interface ObservedAiModel {
+  /** Registry name (`spec.azure.models[].name`). */
+  name: string;
+  endpoint: string;
+  /** The `model` the document declares. */
+  declaredModel: string;
+  /** `model_name` the endpoint reported; absent with `error` or `notServed`. */
+  reportedModel?: string;
+  /** The endpoint answered 404 for the declared model (its answer): the model is not deployed there. */
+  notServed?: string;
+  provider?: string;
+  /** Why the endpoint could not be observed (unreachable, HTTP error, refused http). */
+  error?: string;
+}
+
 /** Everything one pass read. */
 export interface ObservedState {
   cluster: { name: string; arn?: string };
@@ -140,6 +156,8 @@ export interface ObservedState {
   services: Record<string, ObservedServiceState>;
   /** Storage policies, when the pass had storage clients. */
   storage?: ObservedStorage;
+  /** Declared model endpoints, when the pass had an AI credential. */
+  aiModels?: ObservedAiModel[];
   /** ISO 8601 time the observation finished. */
   observedAt: string;
 }
@@ -148,7 +166,7 @@ export interface ObservedState {
 export type DriftAction = 'update' | 'create' | 'none';
 
 /** Kinds of managed resources. */
-export type ResourceKind = 'ecs-service' | 'scalable-target' | 'scaling-policy' | 'task-definition' | 's3-bucket' | 'blob-container';
+export type ResourceKind = 'ecs-service' | 'scalable-target' | 'scaling-policy' | 'task-definition' | 's3-bucket' | 'blob-container' | 'ai-model';
 
 /** One difference between desired and observed state. */
 export interface Drift {

@@ -9,6 +9,7 @@ import { errorMessage } from '../../services/platform/errors.ts';
 import type { AuditRecord, WriteOutcome } from '../types.ts';
 import type { ApiCalls } from '../aws/api-calls.ts';
 import type { PlannedWrite } from './plan-writes.ts';
+import type { ResourceBackoff } from '../resource-backoff.ts';
 
 /** Collaborators of {@link applyWrites}. */
 export interface ActuatorDeps {
@@ -18,6 +19,8 @@ export interface ActuatorDeps {
   now: () => Date;
   /** Checked before each write; false defers the rest (e.g. the leader lease was lost mid-pass). @defaultValue always true */
   mayWrite?: () => boolean;
+  /** Per-resource back-off: a resource backed off is deferred; outcomes are recorded in it. @defaultValue none */
+  backoff?: ResourceBackoff;
 }
 
 /** Options of {@link applyWrites}. */
@@ -75,6 +78,10 @@ export async function applyWrites(writes: readonly PlannedWrite[], deps: Actuato
     } else if (!o.dryRun && deps.mayWrite && !deps.mayWrite()) {
       outcome = 'deferred';
       error = 'not attempted: this replica is no longer the leader';
+    } else if (!o.dryRun && deps.backoff && !deps.backoff.isReady(w.resource, deps.now().getTime())) {
+      const b = deps.backoff.get(w.resource)!;
+      outcome = 'deferred';
+      error = `not attempted: backing off after ${b.failures} failed write${b.failures === 1 ? '' : 's'} until ${new Date(b.retryAtMs).toISOString()} (last: ${b.lastError})`;
     } else if (o.dryRun) {
       used++;
       outcome = 'dry-run';
@@ -83,9 +90,11 @@ export async function applyWrites(writes: readonly PlannedWrite[], deps: Actuato
       try {
         await send(w, deps);
         outcome = 'applied';
+        deps.backoff?.success(w.resource);
       } catch (err) {
         outcome = 'failed';
         error = errorMessage(err);
+        deps.backoff?.failure(w.resource, deps.now().getTime(), error);
       }
     }
     outcomes.set(w.resource, { outcome, ...(error !== undefined ? { error } : {}) });

@@ -3,7 +3,7 @@
  * the command name, hands `process.env` and the standard streams to the command (commands never touch
  * `process`), and exits with the command's code: 0 ok / in sync, 2 drift, 1 error, 130 interrupted.
  *
- * Usage: `trendctl <validate|plan|apply|report|help> [options]`; `trendctl <command> --help`.
+ * Usage: `trendctl <validate|lint|plan|apply|report|help> [options]`; `trendctl <command> --help`.
  */
 import { pathToFileURL } from 'node:url';
 import { errorMessage } from '../../services/platform/errors.ts';
@@ -12,9 +12,10 @@ import { validateCommand } from './validate.ts';
 import { planCommand } from './plan.ts';
 import { applyCommand } from './apply.ts';
 import { reportCommand } from './report.ts';
+import { lintCommand } from './lint.ts';
 
 /** Every command, in help order. */
-export const COMMANDS: readonly Command[] = [validateCommand, planCommand, applyCommand, reportCommand];
+export const COMMANDS: readonly Command[] = [validateCommand, lintCommand, planCommand, applyCommand, reportCommand];
 
 function usage(): string {
   const lines = ['usage: trendctl <command> [options]', '', 'Commands:'];

@@ -12,6 +12,7 @@ import type { CommandContext } from './command.ts';
 import { cliConfig, interpolationVars } from './runtime.ts';
 import { createReconcilerClients, type ReconcilerClients } from '../aws/clients.ts';
 import { createStorageClients, type StorageClientSet } from '../storage-clients.ts';
+import { aiModelObserverFromConfig } from '../azure/model-credential.ts';
 
 /** Runs one pass for the CLI. @returns the exit code. */
 export async function runPass(ctx: CommandContext, intent: 'plan' | 'apply', name: string): Promise<number> {
@@ -27,9 +28,10 @@ export async function runPass(ctx: CommandContext, intent: 'plan' | 'apply', nam
     const desired = await loadDesiredState(file, interpolationVars(ctx.env));
     clients = createReconcilerClients(config);
     storage = await createStorageClients(config);
+    const aiModels = aiModelObserverFromConfig(config);
     const { report } = await reconcile(
       { desired, source: file, intent, dryRun: ctx.options['dry-run'] === true || config.RECONCILE_DRY_RUN },
-      { ecs: clients.ecs, autoscaling: clients.autoscaling, storage, taskDefinitions: new Map(), defaultIntervalMs: config.RECONCILE_INTERVAL_MS },
+      { ecs: clients.ecs, autoscaling: clients.autoscaling, storage, ...(aiModels ? { aiModels } : {}), taskDefinitions: new Map(), defaultIntervalMs: config.RECONCILE_INTERVAL_MS },
     );
     ctx.stdout.write(ctx.options.json === true ? renderPlanJson(report) : renderPlanText(report, { color: ctx.isTTY }));
     return exitCodeOf(report);

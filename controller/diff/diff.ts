@@ -7,6 +7,7 @@ import type { DesiredState, ServiceSpec } from '../../services/platform/desired-
 import type { Drift, DriftAction, ObservedScalableTarget, ObservedService, ObservedServiceState, ObservedState, ResourceKind } from '../types.ts';
 import { applyIgnore } from './ignore.ts';
 import { storageDrifts } from './storage.ts';
+import { aiModelDrifts } from './ai-models.ts';
 import {
   POLICY_SPEC_KEYS,
   desiredPolicies,
@@ -30,7 +31,7 @@ export interface DiffOptions {
 
 /** Order of resource kinds within one service: the order the actuator writes them in. */
 const KIND_ORDER: Readonly<Record<ResourceKind, number>> = {
-  'ecs-service': 0, 'task-definition': 1, 'scalable-target': 2, 'scaling-policy': 3, 's3-bucket': 4, 'blob-container': 5,
+  'ecs-service': 0, 'task-definition': 1, 'scalable-target': 2, 'scaling-policy': 3, 's3-bucket': 4, 'blob-container': 5, 'ai-model': 6,
 };
 
 /** Why an ALB request-count policy cannot be created from ECS data alone. */
@@ -190,10 +191,10 @@ function policyDrifts(ctx: Context, desired: DesiredState, state: ObservedServic
  * service's live desiredCount is never compared; its scalable target min/max/suspended and target-tracking
  * policies are; task definitions are observe-only; in observe mode (document or service) every action is `none`.
  * Services whose observation failed (`error`) produce no drift: the report shows them as Error. Storage drift
- * (`storage.ts`, observe only) follows the services.
+ * (`storage.ts`, observe only) follows the services, then model drift (`ai-models.ts`, observe only).
  * @returns drift items in a deterministic order.
  */
-export function diff(desired: DesiredState, observed: Pick<ObservedState, 'services' | 'storage'>, options: DiffOptions = {}): Drift[] {
+export function diff(desired: DesiredState, observed: Pick<ObservedState, 'services' | 'storage' | 'aiModels'>, options: DiffOptions = {}): Drift[] {
   const out: Drift[] = [];
   for (const key of Object.keys(desired.spec.ecs.services).sort()) {
     const spec = desired.spec.ecs.services[key]!;
@@ -219,5 +220,6 @@ export function diff(desired: DesiredState, observed: Pick<ObservedState, 'servi
       cmp(a.service, b.service) || KIND_ORDER[a.kind] - KIND_ORDER[b.kind] || cmp(a.resource, b.resource) || cmp(a.path, b.path) || cmp(a.field, b.field),
   );
   out.push(...storageDrifts(desired, observed.storage)); // storage after every service, in its own fixed order
+  out.push(...aiModelDrifts(desired, observed.aiModels)); // then the models, in document order
   return applyIgnore(out, options.ignore ?? []).kept;
 }

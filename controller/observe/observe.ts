@@ -1,6 +1,6 @@
 /**
  * One observation of everything a desired state manages: ECS services, then the Application Auto Scaling
- * targets and policies of the services found, then storage (when the pass has storage clients). Reads only; level-triggered (nothing is remembered between
+ * targets and policies of the services found, then storage (when the pass has storage clients) and the declared Azure AI model endpoints (when it has an AI credential). Reads only; level-triggered (nothing is remembered between
  * passes but the task-definition cache, whose entries never change).
  */
 import type { DesiredState } from '../../services/platform/desired-state.ts';
@@ -8,9 +8,10 @@ import { ecsResourceId, type ObservedServiceState, type ObservedState } from '..
 import { observeEcsServices, type EcsObserverDeps } from './ecs-services.ts';
 import { observeScaling, type ScalingObserverDeps } from './scalable-targets.ts';
 import { observeStorage, type StorageClients } from './storage.ts';
+import { observeAiModels, type AiModelObserverDeps } from './ai-models.ts';
 
 /** Collaborators of {@link observe}; storage is observed only with its clients. */
-export type ObserveDeps = EcsObserverDeps & ScalingObserverDeps & { now: () => Date; storage?: StorageClients };
+export type ObserveDeps = EcsObserverDeps & ScalingObserverDeps & { now: () => Date; storage?: StorageClients; aiModels?: AiModelObserverDeps };
 
 /**
  * Reads the live state of every service of `desired`.
@@ -32,11 +33,16 @@ export async function observe(desired: DesiredState, deps: ObserveDeps): Promise
       ...(s.error !== undefined ? { error: s.error } : {}),
     };
   }
-  const storage = deps.storage ? await observeStorage(desired, deps.storage, deps.calls) : undefined;
+  const declared = desired.spec.azure?.models ?? [];
+  const [storage, aiModels] = await Promise.all([
+    deps.storage ? observeStorage(desired, deps.storage, deps.calls) : undefined,
+    deps.aiModels && declared.length > 0 ? observeAiModels(declared, deps.aiModels) : undefined,
+  ]);
   return {
     cluster: { name: cluster, ...(ecs.clusterArn ? { arn: ecs.clusterArn } : {}) },
     services,
     ...(storage ? { storage } : {}),
+    ...(aiModels ? { aiModels } : {}),
     observedAt: deps.now().toISOString(),
   };
 }

@@ -16,6 +16,7 @@ import {
 import { desiredPolicies, findLivePolicy, serviceMode } from '../diff/normalize.ts';
 import { STORAGE_SCOPE, storageResources, unsupportedReasons } from '../diff/storage.ts';
 import type { ActuatorResult } from '../act/actuator.ts';
+import { AI_SCOPE, aiModelResource } from '../diff/ai-models.ts';
 
 /** Everything a report is made from. */
 export interface ReportInput {
@@ -66,6 +67,8 @@ function managedResources(desired: DesiredState, observed: ObservedState | undef
   const ids = storageResources(desired);
   if (ids.bucket && observed?.storage?.s3TempBucket) out.push({ resource: ids.bucket, kind: 's3-bucket', service: STORAGE_SCOPE });
   if (ids.container && observed?.storage?.keyframes) out.push({ resource: ids.container, kind: 'blob-container', service: STORAGE_SCOPE });
+  // Models likewise, when they were probed.
+  for (const m of observed?.aiModels ?? []) out.push({ resource: aiModelResource(m.name), kind: 'ai-model', service: AI_SCOPE, liveId: m.endpoint });
   return out;
 }
 
@@ -92,8 +95,12 @@ function statusOf(
   input: ReportInput,
 ): Pick<ResourceReport, 'status' | 'reasons'> {
   const storage = ref.kind === 's3-bucket' || ref.kind === 'blob-container';
-  const observeError = !input.observed ? input.errors[0]?.message : storage ? storageError(ref, input.observed) : input.observed.services[ref.service]?.error;
+  const model = ref.kind === 'ai-model' ? input.observed?.aiModels?.find((m) => aiModelResource(m.name) === ref.resource) : undefined;
+  const observeError = !input.observed
+    ? input.errors[0]?.message
+    : storage ? storageError(ref, input.observed) : model ? model.error : input.observed.services[ref.service]?.error;
   if (observeError !== undefined) return { status: 'Error', reasons: [`not observed: ${observeError}`] };
+  if (model && drifts.length === 0) return { status: 'Synced', reasons: [`in sync: GET /info reports ${model.reportedModel ?? ''}`] };
   const notes = storage ? storageNotes(ref, input.observed) : [];
   if (storage && drifts.length > 0) return { status: 'Drifted', reasons: [...drifts.map((d) => d.reason), ...notes] };
   if (drifts.length === 0) {
@@ -134,6 +141,7 @@ export function buildReport(input: ReportInput): DriftReport {
     const message = storageError(ref, input.observed);
     if (message !== undefined) errors.push({ resource: ref.resource, message });
   }
+  for (const m of input.observed?.aiModels ?? []) if (m.error !== undefined) errors.push({ resource: aiModelResource(m.name), message: m.error });
   const modes = new Set(Object.keys(desired.spec.ecs.services).map((k) => serviceMode(desired, k)));
   return {
     apiVersion: 'content-trends/v1',

@@ -7,7 +7,9 @@
  *
  * Design: DESIGN.md §6, §10; wire facts: reference/azure-ai-inference.md.
  */
+import { performance } from 'node:perf_hooks';
 import type { Redis } from 'ioredis';
+import { Registry } from 'prom-client';
 import type { KeyCredential, TokenCredential } from '@azure/core-auth';
 import { createLogger, type Logger } from '../platform/logger.ts';
 import { TerminalError, TransientError, ValidationError } from '../platform/errors.ts';
@@ -17,6 +19,7 @@ import { requestHash, sha256Hex, type ChatPrompt } from './chat-request.ts';
 import type { CircuitBreakerOptions, BreakerState } from './circuit-breaker.ts';
 import { costUsd } from './cost.ts';
 import { JsonSchemaCache, parseJsonAnswer, repairInstruction } from './json-output.ts';
+import { aiMetricsFor, failureModel, failureOutcome, type AiMetrics } from './metrics.ts';
 import { ModelClients } from './model-clients.ts';
 import { KNOWN_API_VERSIONS, validateDeployments, type ModelDeployment } from './model-deployment.ts';
 import { ModelRouter, worstCaseCostUsd } from './model-router.ts';
@@ -63,6 +66,11 @@ export interface AiCoordinatorOptions {
   limits?: Partial<RequestLimits>;
   /** Entra scopes for a TokenCredential. @defaultValue ['https://cognitiveservices.azure.com/.default'] */
   scopes?: string[];
+  /**
+   * Registry the `ai_*` metrics go to (metrics.ts); the process exposes it. Coordinators passing the same registry
+   * share the metrics. @defaultValue a private registry (metrics kept, not exposed)
+   */
+  metricsRegistry?: Registry;
 }
 
 /** What the coordinator offers beyond the {@link AiCoordinator} contract, for health and usage endpoints. */
@@ -71,6 +79,8 @@ export interface AiCoordinatorInsights {
   readonly usage: UsageLedger;
   /** Circuit-breaker state of every deployment. */
   breakerStates(): Record<string, BreakerState>;
+  /** The `ai_*` metrics (in `metricsRegistry`). */
+  readonly metrics: AiMetrics;
 }
 
 function budgetFn(b: AiCoordinatorOptions['dailyBudgetUsd']): ((tenantId: string) => number | undefined) | undefined {
@@ -103,6 +113,8 @@ export function createAiCoordinator(o: AiCoordinatorOptions): AiCoordinator & Ai
   const budget = budgetFn(o.dailyBudgetUsd);
   const ledger = new UsageLedger(o.redis, o.keyPrefix, { ...(budget ? { dailyBudgetUsd: budget } : {}), retentionDays: o.usageRetentionDays ?? 40 });
   const router = new ModelRouter(models, o.breaker);
+  const metrics = aiMetricsFor(o.metricsRegistry ?? new Registry());
+  const dropBreakerSource = metrics.addBreakerSource(() => router.states());
   const clients = new ModelClients({ credential: o.credential, apiVersion, allowInsecureConnection: allowInsecure, ...(o.scopes ? { scopes: o.scopes } : {}) });
   const deps: RoutedCallDeps = {
     clients,
@@ -112,6 +124,7 @@ export function createAiCoordinator(o: AiCoordinatorOptions): AiCoordinator & Ai
     timeoutMs: Math.max(1, o.timeoutMs ?? 120_000),
     signal: closing.signal,
     log,
+    metrics,
   };
 
   // A closed coordinator means the process is shutting down: the work can be retried elsewhere.
@@ -153,6 +166,9 @@ export function createAiCoordinator(o: AiCoordinatorOptions): AiCoordinator & Ai
       cached: false,
     };
     if (!answer.usageReported) log.warn({ deployment: m.name }, 'response had no usage; token counts are estimates');
+    metrics.tokens.inc({ model: m.name, task: prompt.task, direction: 'in' }, record.promptTokens);
+    metrics.tokens.inc({ model: m.name, task: prompt.task, direction: 'out' }, record.completionTokens);
+    metrics.costUsd.inc({ model: m.name, task: prompt.task }, record.costUsd);
     await recordUsage(ctx, day, record, reserved);
     return { text: stripReasoning(answer.content), record, deployment: m };
   }
@@ -173,75 +189,111 @@ export function createAiCoordinator(o: AiCoordinatorOptions): AiCoordinator & Ai
     return record;
   }
 
+  /** Counts one coordinated call and its duration (`started` from `performance.now()`, ms). */
+  function observeCall(task: string, model: string, outcome: string, started: number): void {
+    const labels = { model, task, outcome };
+    metrics.calls.inc(labels);
+    metrics.callDuration.observe(labels, (performance.now() - started) / 1000);
+  }
+
+  /** describeImage without the call metrics: cache lookup, model call, cache store. */
+  async function describeImage(req: DescribeImageRequest): Promise<TextResult> {
+    ensureOpen();
+    checkDescribeImage(req, limits);
+    const started = Date.now();
+    const prompt: ChatPrompt = {
+      task: 'vision',
+      messages: [{ role: 'user', content: [{ type: 'text', text: req.prompt }, { type: 'image', mimeType: req.mimeType, data: req.image, sha256: sha256Hex(req.image) }] }],
+      ...(req.maxTokens !== undefined ? { maxTokens: req.maxTokens } : {}),
+    };
+    const hashes = router.chain(prompt).map((m) => requestHash(prompt, m));
+    const hit = await cache.first(hashes);
+    if (cache.enabled) metrics.cacheLookups.inc({ task: 'vision', result: hit && hit.answer.text.length > 0 ? 'hit' : 'miss' });
+    if (hit && hit.answer.text.length > 0) {
+      log.debug({ task: 'vision', modelName: hit.answer.modelName }, 'ai call answered from cache');
+      return { text: hit.answer.text, record: await cachedRecord(prompt, hit.answer, req.context, started) };
+    }
+    const { text, record, deployment } = await callModel(prompt, req.context);
+    if (text.length === 0) throw new TerminalError('invalid_model_output', `model deployment ${deployment.name} returned an empty image description`, { deployment: deployment.name });
+    await cache.put(requestHash(prompt, deployment), { text, modelName: deployment.name, model: deployment.model });
+    return { text, record };
+  }
+
+  /** generateJson without the call metrics: cache lookup, model call, one repair call, cache store. */
+  async function generateJson(req: GenerateJsonRequest): Promise<JsonResult> {
+    ensureOpen();
+    checkGenerateJson(req, limits);
+    const validate = schemas.validator(req.schema);
+    const started = Date.now();
+    const prompt: ChatPrompt = {
+      task: 'text',
+      messages: [{ role: 'system', content: req.system }, { role: 'user', content: req.user }],
+      jsonSchema: { name: req.schemaName, schema: req.schema },
+      ...(req.maxTokens !== undefined ? { maxTokens: req.maxTokens } : {}),
+    };
+    const hashes = router.chain(prompt).map((m) => requestHash(prompt, m));
+    const hit = await cache.first(hashes);
+    const parsedHit = hit ? parseJsonAnswer(hit.answer.text, validate) : undefined;
+    if (cache.enabled) metrics.cacheLookups.inc({ task: 'text', result: parsedHit?.ok ? 'hit' : 'miss' });
+    if (hit && parsedHit?.ok) return { json: parsedHit.json, records: [await cachedRecord(prompt, hit.answer, req.context, started)] };
+    const first = await callModel(prompt, req.context);
+    const firstParsed = parseJsonAnswer(first.text, validate);
+    const cacheHash = requestHash(prompt, first.deployment);
+    if (firstParsed.ok) {
+      await cache.put(cacheHash, { text: first.text, modelName: first.deployment.name, model: first.deployment.model });
+      return { json: firstParsed.json, records: [first.record] };
+    }
+    log.warn({ deployment: first.deployment.name, problems: firstParsed.errors.length }, 'model JSON did not validate; asking once more');
+    const repair: ChatPrompt = {
+      ...prompt,
+      messages: [...prompt.messages, { role: 'assistant', content: first.text }, { role: 'user', content: repairInstruction(firstParsed.errors) }],
+    };
+    const second = await callModel(repair, req.context);
+    const secondParsed = parseJsonAnswer(second.text, validate);
+    if (!secondParsed.ok) {
+      throw new TerminalError(
+        'invalid_model_output',
+        `model deployment ${second.deployment.name} returned JSON for "${req.schemaName}" that does not validate after one repair: ${secondParsed.errors.slice(0, 5).join('; ')}`,
+        { deployment: second.deployment.name, errors: secondParsed.errors, records: [first.record, second.record] },
+      );
+    }
+    await cache.put(cacheHash, { text: second.text, modelName: second.deployment.name, model: second.deployment.model });
+    return { json: secondParsed.json, records: [first.record, second.record] };
+  }
+
   return {
     usage: ledger,
     breakerStates: () => router.states(),
+    metrics,
 
     async describeImage(req: DescribeImageRequest): Promise<TextResult> {
-      ensureOpen();
-      checkDescribeImage(req, limits);
-      const started = Date.now();
-      const prompt: ChatPrompt = {
-        task: 'vision',
-        messages: [{ role: 'user', content: [{ type: 'text', text: req.prompt }, { type: 'image', mimeType: req.mimeType, data: req.image, sha256: sha256Hex(req.image) }] }],
-        ...(req.maxTokens !== undefined ? { maxTokens: req.maxTokens } : {}),
-      };
-      const hashes = router.chain(prompt).map((m) => requestHash(prompt, m));
-      const hit = await cache.first(hashes);
-      if (hit && hit.answer.text.length > 0) {
-        log.debug({ task: 'vision', modelName: hit.answer.modelName }, 'ai call answered from cache');
-        return { text: hit.answer.text, record: await cachedRecord(prompt, hit.answer, req.context, started) };
+      const started = performance.now();
+      try {
+        const r = await describeImage(req);
+        observeCall('vision', r.record.modelName, r.record.cached ? 'cached' : 'ok', started);
+        return r;
+      } catch (err) {
+        observeCall('vision', failureModel(err), failureOutcome(err), started);
+        throw err;
       }
-      const { text, record, deployment } = await callModel(prompt, req.context);
-      if (text.length === 0) throw new TerminalError('invalid_model_output', `model deployment ${deployment.name} returned an empty image description`, { deployment: deployment.name });
-      await cache.put(requestHash(prompt, deployment), { text, modelName: deployment.name, model: deployment.model });
-      return { text, record };
     },
 
     async generateJson(req: GenerateJsonRequest): Promise<JsonResult> {
-      ensureOpen();
-      checkGenerateJson(req, limits);
-      const validate = schemas.validator(req.schema);
-      const started = Date.now();
-      const prompt: ChatPrompt = {
-        task: 'text',
-        messages: [{ role: 'system', content: req.system }, { role: 'user', content: req.user }],
-        jsonSchema: { name: req.schemaName, schema: req.schema },
-        ...(req.maxTokens !== undefined ? { maxTokens: req.maxTokens } : {}),
-      };
-      const hashes = router.chain(prompt).map((m) => requestHash(prompt, m));
-      const hit = await cache.first(hashes);
-      if (hit) {
-        const parsed = parseJsonAnswer(hit.answer.text, validate);
-        if (parsed.ok) return { json: parsed.json, records: [await cachedRecord(prompt, hit.answer, req.context, started)] };
+      const started = performance.now();
+      try {
+        const r = await generateJson(req);
+        const last = r.records[r.records.length - 1];
+        observeCall('text', last?.modelName ?? 'none', r.records[0]?.cached ? 'cached' : 'ok', started);
+        return r;
+      } catch (err) {
+        observeCall('text', failureModel(err), failureOutcome(err), started);
+        throw err;
       }
-      const first = await callModel(prompt, req.context);
-      const firstParsed = parseJsonAnswer(first.text, validate);
-      const cacheHash = requestHash(prompt, first.deployment);
-      if (firstParsed.ok) {
-        await cache.put(cacheHash, { text: first.text, modelName: first.deployment.name, model: first.deployment.model });
-        return { json: firstParsed.json, records: [first.record] };
-      }
-      log.warn({ deployment: first.deployment.name, problems: firstParsed.errors.length }, 'model JSON did not validate; asking once more');
-      const repair: ChatPrompt = {
-        ...prompt,
-        messages: [...prompt.messages, { role: 'assistant', content: first.text }, { role: 'user', content: repairInstruction(firstParsed.errors) }],
-      };
-      const second = await callModel(repair, req.context);
-      const secondParsed = parseJsonAnswer(second.text, validate);
-      if (!secondParsed.ok) {
-        throw new TerminalError(
-          'invalid_model_output',
-          `model deployment ${second.deployment.name} returned JSON for "${req.schemaName}" that does not validate after one repair: ${secondParsed.errors.slice(0, 5).join('; ')}`,
-          { deployment: second.deployment.name, errors: secondParsed.errors, records: [first.record, second.record] },
-        );
-      }
-      await cache.put(cacheHash, { text: second.text, modelName: second.deployment.name, model: second.deployment.model });
-      return { json: secondParsed.json, records: [first.record, second.record] };
     },
 
     async close(): Promise<void> {
       if (!closing.signal.aborted) closing.abort(new TransientError('coordinator_closed', 'the AI coordinator was closed during the call'));
+      dropBreakerSource();
       clients.clear();
     },
   } satisfies AiCoordinator & AiCoordinatorInsights;

@@ -6,7 +6,8 @@
  *   AZURE_FEDERATED_TOKEN_FILE itself: the SDK, not our code, reads those variables);
  * - `client-assertion`: `ClientAssertionCredential` fed by a token-source function, the hook for an AWS-issued
  *   web identity token (STS GetWebIdentityToken, audience `api://AzureADTokenExchange`) exchanged at Entra
- *   through a federated identity credential; no secret is stored anywhere.
+ *   through a federated identity credential; no secret is stored anywhere. `AI_AUTH=aws-web-identity` builds it
+ *   from configuration with the STS source of aws-web-identity.ts.
  * Nothing here logs a key, a token or an assertion.
  */
 import { AzureKeyCredential, type KeyCredential, type TokenCredential } from '@azure/core-auth';
@@ -18,9 +19,11 @@ import {
   type TokenCredentialOptions,
   type WorkloadIdentityCredentialOptions,
 } from '@azure/identity';
+import type { STSClientConfig } from '@aws-sdk/client-sts';
 import { decodeJwt } from 'jose';
 import { ValidationError } from '../platform/errors.ts';
 import type { Config, Profile } from '../platform/config.ts';
+import { awsWebIdentityTokenSource, createStsClient } from './aws-web-identity.ts';
 
 /** A function returning a fresh external JWT (for example from AWS STS GetWebIdentityToken). */
 export type AssertionSource = () => Promise<string>;
@@ -63,14 +66,75 @@ export function createModelCredential(c: ModelCredentialConfig): KeyCredential |
   }
 }
 
+/** The configuration fields the credential reads; the federation fields matter only in their modes. */
+export type CredentialConfig = Pick<Config, 'AI_AUTH' | 'AZURE_AI_API_KEY' | 'APP_PROFILE'> &
+  Partial<
+    Pick<
+      Config,
+      | 'AZURE_TENANT_ID'
+      | 'AZURE_CLIENT_ID'
+      | 'AZURE_FEDERATED_TOKEN_FILE'
+      | 'AZURE_AUTHORITY_HOST'
+      | 'AWS_REGION'
+      | 'STS_ENDPOINT'
+      | 'AWS_WEB_IDENTITY_AUDIENCE'
+      | 'AWS_WEB_IDENTITY_TOKEN_DURATION_SEC'
+    >
+  >;
+
+/** Client settings that are not configuration (tests point them at stand-ins; production passes none). */
+export interface CredentialOverrides {
+  /** Extra STS client settings (e.g. `credentials`). */
+  sts?: Partial<STSClientConfig>;
+  /** Extra identity options for client-assertion and workload identity (e.g. an `httpClient`). */
+  identity?: ClientAssertionCredentialOptions;
+}
+
 /**
- * The credential for the runtime configuration: `AI_AUTH` (`key` | `managed-identity` | `workload-identity`),
- * `AZURE_AI_API_KEY` (key only) and `APP_PROFILE`.
- * @throws ValidationError as {@link createModelCredential}.
+ * The credential for the runtime configuration: `AI_AUTH`
+ * - `key`: `AZURE_AI_API_KEY`, dev profile only;
+ * - `managed-identity`;
+ * - `workload-identity`: `AZURE_TENANT_ID`, `AZURE_CLIENT_ID`, `AZURE_FEDERATED_TOKEN_FILE` (from config when set,
+ *   else the SDK reads the same variables), `AZURE_AUTHORITY_HOST`;
+ * - `aws-web-identity`: `AZURE_TENANT_ID`, `AZURE_CLIENT_ID`, `AZURE_AUTHORITY_HOST`, and an STS client for
+ *   `AWS_REGION` / `STS_ENDPOINT` asking `AWS_WEB_IDENTITY_AUDIENCE` for `AWS_WEB_IDENTITY_TOKEN_DURATION_SEC`.
+ * @throws ValidationError as {@link createModelCredential}; for aws-web-identity when the tenant, client id or
+ *   region is missing.
  */
-export function createModelCredentialFromConfig(config: Pick<Config, 'AI_AUTH' | 'AZURE_AI_API_KEY' | 'APP_PROFILE'>): KeyCredential | TokenCredential {
+export function createModelCredentialFromConfig(config: CredentialConfig, overrides: CredentialOverrides = {}): KeyCredential | TokenCredential {
+  const authority = config.AZURE_AUTHORITY_HOST ? { authorityHost: config.AZURE_AUTHORITY_HOST } : {};
   if (config.AI_AUTH === 'key') return createModelCredential({ kind: 'key', profile: config.APP_PROFILE, apiKey: config.AZURE_AI_API_KEY ?? '' });
-  if (config.AI_AUTH === 'workload-identity') return createModelCredential({ kind: 'workload-identity' });
+  if (config.AI_AUTH === 'workload-identity') {
+    const options: WorkloadIdentityCredentialOptions = {
+      ...overrides.identity,
+      ...authority,
+      ...(config.AZURE_TENANT_ID ? { tenantId: config.AZURE_TENANT_ID } : {}),
+      ...(config.AZURE_CLIENT_ID ? { clientId: config.AZURE_CLIENT_ID } : {}),
+      ...(config.AZURE_FEDERATED_TOKEN_FILE ? { tokenFilePath: config.AZURE_FEDERATED_TOKEN_FILE } : {}),
+    };
+    return createModelCredential({ kind: 'workload-identity', options });
+  }
+  if (config.AI_AUTH === 'aws-web-identity') {
+    const problems = [
+      ...(config.AZURE_TENANT_ID ? [] : [{ where: 'AZURE_TENANT_ID', message: 'is required when AI_AUTH is "aws-web-identity"' }]),
+      ...(config.AZURE_CLIENT_ID ? [] : [{ where: 'AZURE_CLIENT_ID', message: 'is required when AI_AUTH is "aws-web-identity"' }]),
+      ...(config.AWS_REGION ? [] : [{ where: 'AWS_REGION', message: 'is required when AI_AUTH is "aws-web-identity" (GetWebIdentityToken needs a regional STS endpoint)' }]),
+    ];
+    if (problems.length > 0) throw new ValidationError('AWS web identity federation is not configured:', problems);
+    const sts = createStsClient(config.AWS_REGION ?? '', config.STS_ENDPOINT, overrides.sts);
+    const source = awsWebIdentityTokenSource({
+      sts,
+      ...(config.AWS_WEB_IDENTITY_AUDIENCE ? { audience: config.AWS_WEB_IDENTITY_AUDIENCE } : {}),
+      ...(config.AWS_WEB_IDENTITY_TOKEN_DURATION_SEC ? { durationSeconds: config.AWS_WEB_IDENTITY_TOKEN_DURATION_SEC } : {}),
+    });
+    return createModelCredential({
+      kind: 'client-assertion',
+      tenantId: config.AZURE_TENANT_ID ?? '',
+      clientId: config.AZURE_CLIENT_ID ?? '',
+      getAssertion: source,
+      options: { ...authority, ...overrides.identity },
+    });
+  }
   return createModelCredential({ kind: 'managed-identity' });
 }
 

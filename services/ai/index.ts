@@ -13,7 +13,11 @@ export {
   cachedAssertion,
   type ModelCredentialConfig,
   type AssertionSource,
+  type CredentialConfig,
+  type CredentialOverrides,
 } from './credentials.ts';
+export { awsWebIdentityTokenSource, createStsClient, AZURE_TOKEN_EXCHANGE_AUDIENCE, type AwsWebIdentityOptions } from './aws-web-identity.ts';
+export { AiMetrics, aiMetricsFor } from './metrics.ts';
 export { validateDeployments, KNOWN_API_VERSIONS, type ModelDeployment, type ModelUse, type ModelTask } from './model-deployment.ts';
 export { costUsd } from './cost.ts';
 export { utcDay, type UsageLedger, type UsageSummary, type ModelUsage } from './usage-ledger.ts';

@@ -1,17 +1,18 @@
 /**
  * Coordinator options from the runtime configuration, so every process derives them the same way:
- * `AI_API_VERSION`, `AI_TIMEOUT_MS`, `REDIS_KEY_PREFIX`, the credential from `AI_AUTH` / `AZURE_AI_API_KEY`, and
+ * `AI_API_VERSION`, `AI_TIMEOUT_MS`, `REDIS_KEY_PREFIX`, the credential from `AI_AUTH` and its settings
+ * (credentials.ts `createModelCredentialFromConfig`), and
  * `allowInsecureConnection` only in the `dev` profile (staging and production keep TLS: DESIGN.md §10).
  */
 import type { Redis } from 'ioredis';
 import type { Config } from '../platform/config.ts';
 import type { Logger } from '../platform/logger.ts';
 import type { AiCoordinatorOptions } from './coordinator.ts';
-import { createModelCredentialFromConfig } from './credentials.ts';
+import { createModelCredentialFromConfig, type CredentialConfig } from './credentials.ts';
 import type { ModelDeployment } from './model-deployment.ts';
 
 /** The configuration fields the coordinator reads. */
-export type AiConfig = Pick<Config, 'APP_PROFILE' | 'AI_AUTH' | 'AZURE_AI_API_KEY' | 'AI_API_VERSION' | 'AI_TIMEOUT_MS' | 'REDIS_KEY_PREFIX'>;
+export type AiConfig = Pick<Config, 'AI_API_VERSION' | 'AI_TIMEOUT_MS' | 'REDIS_KEY_PREFIX'> & CredentialConfig;
 
 /**
  * @param models the registry (desired state `spec.azure.models`).

@@ -6,13 +6,19 @@
  * so a call reserves that estimate before it goes out, and the reservation is corrected to `usage` afterwards
  * (or to 0 when the call failed). Windows are sliding, 60 s, using the Redis server clock (`TIME`) so replicas
  * with skewed clocks agree. Two kinds of server feedback lower the pace for everyone:
- * - a `retry-after` on a 429 sets a shared hold on the deployment for that long;
+ * - a 429 sets a shared hold on the deployment for the wait its `retry-after(-ms)` names (or, without one, for the
+ *   caller's jittered backoff), so no replica sends to it earlier;
+ * - after a hold ends, one "probe" call is let through while the others wait for its outcome (the probe gate), so
+ *   a throttled deployment sees one call per round instead of every waiting job at once (the retry storm users of
+ *   gateways without shared state complain about: reference/ai-gateway-anchors.md §1, §2); a probe that answers
+ *   opens the gate, one throttled again closes it for the next hold, and a gate left by a dead replica expires
+ *   after {@link PROBE_GATE_MS};
  * - `x-ratelimit-remaining-requests` / `-tokens` are kept until their reset (`x-ratelimit-reset-*`, else 1 s)
  *   and a reservation that would exceed them waits.
  *
  * Keys (the `{deployment}` hash tag keeps one deployment's keys in one cluster slot):
  * `<prefix>:ai:quota:{<deployment>}:req` (zset of request ids), `…:tok` (zset of `id|tokens`), `…:hold`,
- * `…:server` (hash of server-reported remaining counts).
+ * `…:server` (hash of server-reported remaining counts), `…:gate` (`throttled` or `probe:<id>`).
  */
 import { randomUUID } from 'node:crypto';
 import type { Redis } from 'ioredis';
@@ -24,6 +30,12 @@ import { remainingHeader, resetHeaderMs, type HeaderMap } from './retry-policy.t
 export const QUOTA_WINDOW_MS = 60_000;
 /** How long server-reported remaining counts are trusted when the response names no reset, ms. */
 export const SERVER_HINT_DEFAULT_MS = 1_000;
+/** How long a probe may hold the gate before other callers may go anyway (a replica died mid-probe), ms. */
+export const PROBE_GATE_MS = 10_000;
+/** How long the gate stays closed after a hold ends when nobody probes, ms. */
+export const GATE_AFTER_HOLD_MS = 60_000;
+/** Longest single wait while another caller's probe is in flight, ms (waiters look again this often). */
+export const PROBE_POLL_MS = 100;
 
 const RESERVE = new LuaScript(`
 local t = redis.call('TIME')
@@ -35,7 +47,7 @@ local id = ARGV[4]
 local tokens = tonumber(ARGV[5])
 if tokens > tpm then return {-1, 0} end
 local hold = redis.call('PTTL', KEYS[3])
-if hold > 0 then return {0, hold} end
+if hold > 0 then return {0, hold + 1} end
 local hintTtl = redis.call('PTTL', KEYS[4])
 local sreq = -1
 local stok = -1
@@ -62,6 +74,13 @@ if used + tokens > tpm then
   end
   return {0, window}
 end
+local gate = redis.call('GET', KEYS[5])
+local probe = 0
+if gate then
+  if gate ~= 'throttled' then return {0, math.max(1, math.min(tonumber(ARGV[7]), redis.call('PTTL', KEYS[5])))} end
+  redis.call('SET', KEYS[5], 'probe:' .. id, 'PX', tonumber(ARGV[6]))
+  probe = 1
+end
 redis.call('ZADD', KEYS[1], now, id)
 redis.call('ZADD', KEYS[2], now, id .. '|' .. tokens)
 redis.call('PEXPIRE', KEYS[1], window)
@@ -70,7 +89,20 @@ if hintTtl > 0 then
   if sreq >= 0 then redis.call('HINCRBY', KEYS[4], 'req', -1) end
   if stok >= 0 then redis.call('HINCRBY', KEYS[4], 'tok', -tokens) end
 end
-return {1, 0}
+return {1, probe}
+`);
+
+const HOLD = new LuaScript(`
+local ms = tonumber(ARGV[1])
+redis.call('SET', KEYS[1], '1', 'PX', ms, 'NX')
+redis.call('PEXPIRE', KEYS[1], ms, 'GT')
+redis.call('SET', KEYS[2], 'throttled', 'PX', redis.call('PTTL', KEYS[1]) + tonumber(ARGV[2]))
+return 1
+`);
+
+const END_PROBE = new LuaScript(`
+if redis.call('GET', KEYS[1]) == ARGV[1] then return redis.call('DEL', KEYS[1]) end
+return 0
 `);
 
 const CORRECT = new LuaScript(`
@@ -87,6 +119,8 @@ export interface QuotaReservation {
   deployment: string;
   id: string;
   tokens: number;
+  /** This call is the probe after a throttling hold: end it with {@link QuotaLimiter.endProbe} or a new hold. */
+  probe: boolean;
 }
 
 /** Outcome of {@link QuotaLimiter.tryReserve}. */
@@ -105,9 +139,9 @@ export class QuotaLimiter {
     private readonly keyPrefix: string,
   ) {}
 
-  private keys(deployment: string): [string, string, string, string] {
+  private keys(deployment: string): [string, string, string, string, string] {
     const base = `${this.keyPrefix}:ai:quota:{${deployment}}`;
-    return [`${base}:req`, `${base}:tok`, `${base}:hold`, `${base}:server`];
+    return [`${base}:req`, `${base}:tok`, `${base}:hold`, `${base}:server`, `${base}:gate`];
   }
 
   /**
@@ -118,8 +152,8 @@ export class QuotaLimiter {
   async tryReserve(m: ModelDeployment, tokens: number): Promise<ReserveResult> {
     const id = randomUUID();
     const t = Math.max(0, Math.ceil(tokens));
-    const [status, waitMs] = (await RESERVE.run(this.redis, this.keys(m.name), [QUOTA_WINDOW_MS, m.quota.requestsPerMinute, m.quota.tokensPerMinute, id, t])) as Reply;
-    if (status === 1) return { granted: true, reservation: { deployment: m.name, id, tokens: t } };
+    const [status, waitMs] = (await RESERVE.run(this.redis, this.keys(m.name), [QUOTA_WINDOW_MS, m.quota.requestsPerMinute, m.quota.tokensPerMinute, id, t, PROBE_GATE_MS, PROBE_POLL_MS])) as Reply;
+    if (status === 1) return { granted: true, reservation: { deployment: m.name, id, tokens: t, probe: waitMs === 1 } };
     if (status === -1) return { granted: false, neverFits: true, waitMs: 0 };
     return { granted: false, waitMs: Math.max(1, waitMs) };
   }
@@ -132,11 +166,22 @@ export class QuotaLimiter {
     await CORRECT.run(this.redis, [this.keys(r.deployment)[1]], [r.id, r.tokens, Math.max(0, Math.round(actualTokens))]);
   }
 
-  /** Holds every call to `deployment` for `ms` (a 429's retry-after); never shortens an existing hold. */
+  /**
+   * Holds every call to `deployment`, on every replica, for `ms` (a 429's retry-after, or the caller's backoff when
+   * it named none); never shortens an existing hold. Closes the probe gate: when the hold ends, one call goes first.
+   */
   async hold(deployment: string, ms: number): Promise<void> {
     if (!(ms > 0)) return;
-    const key = this.keys(deployment)[2];
-    await this.redis.multi().set(key, '1', 'PX', Math.ceil(ms), 'NX').pexpire(key, Math.ceil(ms), 'GT').exec();
+    const k = this.keys(deployment);
+    await HOLD.run(this.redis, [k[2], k[4]], [Math.ceil(ms), GATE_AFTER_HOLD_MS]);
+  }
+
+  /**
+   * Opens the probe gate after the probe `r` answered or failed for a reason other than throttling (a 429 calls
+   * {@link hold} instead). No-op for a reservation that is not the current probe.
+   */
+  async endProbe(r: QuotaReservation): Promise<void> {
+    if (r.probe) await END_PROBE.run(this.redis, [this.keys(r.deployment)[4]], [`probe:${r.id}`]);
   }
 
   /**

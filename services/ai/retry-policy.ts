@@ -10,7 +10,10 @@
 
 /** The retry budget of one coordinated call. */
 export interface RetryOptions {
-  /** Attempts in all, the first included. @defaultValue 4 */
+  /**
+   * Attempts in all, the first included. 6 = Portkey's "up to 5 retries" (reference/ai-gateway-anchors.md §1);
+   * the wait budget is what usually ends a call. @defaultValue 6
+   */
   maxAttempts?: number;
   /** Total time one call may spend waiting between attempts, ms. @defaultValue 30000 */
   maxTotalWaitMs?: number;
@@ -26,7 +29,7 @@ export type RetryBudget = Required<RetryOptions>;
 /** Fills in defaults and clamps nonsense (fewer than 1 attempt, negative waits). */
 export function retryBudget(o: RetryOptions = {}): RetryBudget {
   return {
-    maxAttempts: Math.max(1, Math.floor(o.maxAttempts ?? 4)),
+    maxAttempts: Math.max(1, Math.floor(o.maxAttempts ?? 6)),
     maxTotalWaitMs: Math.max(0, o.maxTotalWaitMs ?? 30_000),
     baseDelayMs: Math.max(1, o.baseDelayMs ?? 500),
     maxDelayMs: Math.max(1, o.maxDelayMs ?? 8_000),

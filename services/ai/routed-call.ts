@@ -8,14 +8,19 @@
  * - retryable with a server-named wait (`retry-after-ms`, `x-ms-retry-after-ms`, `retry-after`) → that wait
  *   becomes a hold on the deployment shared by every replica, so no attempt reaches it earlier (the next attempt
  *   may go to a fallback deployment that has room);
- * - retryable without one → a jittered exponential backoff before the next attempt on the same deployment
- *   (none when the failure opened the breaker and the chain moves on).
- * The budget caps attempts (`maxAttempts`) and the total of every wait of the call (`maxTotalWaitMs`).
+ * - a 429 without one → the jittered exponential backoff becomes that shared hold instead, so other replicas back
+ *   off too; when a hold ends, one probe call goes first (quota-limiter.ts), so a throttled deployment is not hit
+ *   by every waiting job at once;
+ * - other retryable failures without a named wait → a jittered exponential backoff before the next attempt on the
+ *   same deployment (none when the failure opened the breaker and the chain moves on).
+ * A 429 is throttling, not ill health: it does not count towards the circuit breaker (5xx, timeouts and transport
+ * errors do). The budget caps attempts (`maxAttempts`) and the total of every wait of the call (`maxTotalWaitMs`).
  */
 import type { Logger } from '../platform/logger.ts';
 import { QuotaExceededError, TerminalError, TransientError } from '../platform/errors.ts';
 import { abortableSleep } from './abortable-sleep.ts';
 import { chatBody, estimatePromptTokens, maxTokensFor, type ChatPrompt } from './chat-request.ts';
+import { retryReason, type AiMetrics } from './metrics.ts';
 import type { ModelClients } from './model-clients.ts';
 import type { ModelDeployment } from './model-deployment.ts';
 import type { ModelRouter } from './model-router.ts';
@@ -34,6 +39,8 @@ export interface RoutedCallDeps {
   /** Aborted when the coordinator closes. */
   signal: AbortSignal;
   log: Logger;
+  /** Attempts, retries, 429s and quota waits are counted here. */
+  metrics: AiMetrics;
 }
 
 /** A successful routed call. */
@@ -105,6 +112,7 @@ export async function routedCall(prompt: ChatPrompt, d: RoutedCallDeps): Promise
       if (!Number.isFinite(soonest)) soonest = 50; // a half-open probe is in flight elsewhere: look again shortly
       if (waitedMs + soonest > d.budget.maxTotalWaitMs) outOfBudget(`waiting ${soonest} ms more would pass the ${d.budget.maxTotalWaitMs} ms wait budget`, soonest);
       d.log.debug({ task: prompt.task, waitMs: soonest }, 'ai call waiting for deployment quota');
+      d.metrics.quotaWait.observe({ task: prompt.task }, soonest / 1000);
       await abortableSleep(soonest, d.signal);
       waitedMs += soonest;
     }
@@ -122,14 +130,21 @@ export async function routedCall(prompt: ChatPrompt, d: RoutedCallDeps): Promise
       });
     } catch (err) {
       breaker.release();
-      await d.limiter.settle(reservation, 0).catch(() => undefined);
+      await Promise.all([d.limiter.settle(reservation, 0), d.limiter.endProbe(reservation)]).catch(() => undefined);
       throw err;
     }
     const used = outcome.kind === 'ok' ? outcome.promptTokens + outcome.completionTokens : 0;
+    const throttled = outcome.kind !== 'ok' && outcome.status === 429;
+    const status = outcome.kind === 'ok' ? '200' : outcome.status !== undefined ? String(outcome.status) : outcome.code === 'timeout' ? 'timeout' : 'transport';
+    d.metrics.attempts.inc({ model: m.name, status });
+    if (throttled) d.metrics.throttled.inc({ model: m.name });
     // Best effort: an answer already paid for is never lost to a Redis hiccup while settling the quota.
-    await Promise.all([d.limiter.settle(reservation, used), d.limiter.observe(m.name, outcome.headers)]).catch((err: unknown) =>
-      d.log.warn({ deployment: m.name, err: err instanceof Error ? err.message : String(err) }, 'ai quota settlement failed'),
-    );
+    // A throttled probe keeps the gate closed: the hold below re-arms it.
+    await Promise.all([
+      d.limiter.settle(reservation, used),
+      d.limiter.observe(m.name, outcome.headers),
+      ...(throttled ? [] : [d.limiter.endProbe(reservation)]),
+    ]).catch((err: unknown) => d.log.warn({ deployment: m.name, err: err instanceof Error ? err.message : String(err) }, 'ai quota settlement failed'));
 
     if (outcome.kind === 'ok') {
       breaker.onSuccess();
@@ -150,24 +165,33 @@ export async function routedCall(prompt: ChatPrompt, d: RoutedCallDeps): Promise
     }
 
     // 3. Retryable: decide how long before the next attempt.
-    const opened = breaker.onFailure();
+    let opened = false;
+    if (throttled) breaker.release();
+    else opened = breaker.onFailure();
     const serverWaitMs = serverRetryAfterMs(f.headers);
-    if (serverWaitMs !== undefined && serverWaitMs > 0) await d.limiter.hold(m.name, serverWaitMs);
+    // A 429 naming no wait still holds every replica off, for this call's jittered backoff.
+    const holdMs = serverWaitMs !== undefined ? serverWaitMs : throttled ? backoffMs(attempts, d.budget) : undefined;
+    if (holdMs !== undefined && holdMs > 0) {
+      await d.limiter.hold(m.name, holdMs).catch((err: unknown) => d.log.warn({ deployment: m.name, err: err instanceof Error ? err.message : String(err) }, 'ai quota hold failed'));
+    }
     d.log.warn(
-      { deployment: m.name, status: f.status, code: f.code, attempt: attempts, retryAfterMs: serverWaitMs, breaker: opened ? 'opened' : breaker.state() },
+      { deployment: m.name, status: f.status, code: f.code, attempt: attempts, retryAfterMs: serverWaitMs, holdMs, breaker: opened ? 'opened' : breaker.state() },
       'ai call attempt failed; will retry',
     );
-    if (attempts >= d.budget.maxAttempts) outOfBudget(`${d.budget.maxAttempts} attempts used`, serverWaitMs ?? 0);
-    if (serverWaitMs !== undefined) {
-      if (waitedMs + serverWaitMs > d.budget.maxTotalWaitMs && !chain.some((c) => c !== m && d.router.breaker(c.name).admits())) {
-        outOfBudget(`the server asked to wait ${serverWaitMs} ms, past the ${d.budget.maxTotalWaitMs} ms wait budget`, serverWaitMs);
+    if (attempts >= d.budget.maxAttempts) outOfBudget(`${d.budget.maxAttempts} attempts used`, holdMs ?? 0);
+    if (holdMs !== undefined) {
+      if (waitedMs + holdMs > d.budget.maxTotalWaitMs && !chain.some((c) => c !== m && d.router.breaker(c.name).admits())) {
+        const who = serverWaitMs !== undefined ? 'the server asked to wait' : 'backing off from a 429 would take';
+        outOfBudget(`${who} ${holdMs} ms, past the ${d.budget.maxTotalWaitMs} ms wait budget`, holdMs);
       }
+      d.metrics.retries.inc({ model: m.name, reason: retryReason(f.status, f.code) });
       continue; // the hold makes the reservation wait (or spill to a fallback with room)
     }
     const next = chain.find((c) => d.router.breaker(c.name).admits());
-    if (next === m) {
-      const delay = backoffMs(attempts, d.budget);
-      if (waitedMs + delay > d.budget.maxTotalWaitMs) outOfBudget(`a ${delay} ms backoff would pass the ${d.budget.maxTotalWaitMs} ms wait budget`, delay);
+    const delay = next === m ? backoffMs(attempts, d.budget) : 0;
+    if (waitedMs + delay > d.budget.maxTotalWaitMs) outOfBudget(`a ${delay} ms backoff would pass the ${d.budget.maxTotalWaitMs} ms wait budget`, delay);
+    d.metrics.retries.inc({ model: m.name, reason: retryReason(f.status, f.code) });
+    if (delay > 0) {
       await abortableSleep(delay, d.signal);
       waitedMs += delay;
     }

@@ -73,6 +73,14 @@ export interface ErasedRecord {
 /** Lua: delete KEYS[1] only when its value is ARGV[1]; returns how many keys were deleted. */
 const DELETE_IF_EQUALS = "if redis.call('GET', KEYS[1]) == ARGV[1] then return redis.call('DEL', KEYS[1]) end return 0";
 
+/**
+ * Lua compare-and-set: when KEYS[1] holds exactly ARGV[1], set it to ARGV[2] with a TTL of ARGV[3] seconds and
+ * return 1; return 0 when it holds something else, -1 when it is missing. Atomic on the server.
+ */
+const SET_IF_EQUALS =
+  "local cur = redis.call('GET', KEYS[1]) if not cur then return -1 end if cur ~= ARGV[1] then return 0 end " +
+  "redis.call('SET', KEYS[1], ARGV[2], 'EX', tonumber(ARGV[3])) return 1";
+
 /** Store of analysis records. */
 export class AnalysisStore {
   private readonly redis: Redis;
@@ -241,21 +249,23 @@ export class AnalysisStore {
   }
 
   /**
-   * Applies `patch` to the stored record (read-modify-write under WATCH, retried on conflict).
-   * @throws NotFoundError when the record does not exist.
+   * Applies `patch` to the stored record: read, patch, then an atomic compare-and-set in Lua (the write happens only
+   * while the stored JSON is still exactly what was read), retried on conflict. Unlike WATCH/MULTI this stays
+   * correct on a connection shared by concurrent jobs (WATCH state is per connection: Redis docs, "Transactions").
+   * @throws NotFoundError when the record does not exist (or disappears meanwhile).
+   * @throws Error after 20 lost races in a row.
    */
   async update(id: string, patch: (r: AnalysisRecord) => AnalysisRecord): Promise<AnalysisRecord> {
     const key = this.key(id);
-    for (let attempt = 0; attempt < 10; attempt++) {
-      await this.redis.watch(key);
+    for (let attempt = 0; attempt < 20; attempt++) {
       const raw = await this.redis.get(key);
-      if (!raw) {
-        await this.redis.unwatch();
-        throw new NotFoundError(`analysis ${id} not found`);
-      }
+      if (!raw) throw new NotFoundError(`analysis ${id} not found`);
       const next = { ...patch(JSON.parse(raw) as AnalysisRecord), updatedAt: new Date().toISOString() };
-      const res = await this.redis.multi().set(key, JSON.stringify(next), 'EX', this.ttlSec).exec();
-      if (res) return next;
+      const res = Number(await this.redis.eval(SET_IF_EQUALS, 1, key, raw, JSON.stringify(next), String(this.ttlSec)));
+      if (res === 1) return next;
+      if (res === -1) throw new NotFoundError(`analysis ${id} not found`);
+      // Another writer won the race: back off a little (jittered) and re-read.
+      await new Promise((r) => setTimeout(r, Math.random() * 5 * (attempt + 1)));
     }
     throw new Error(`analysis ${id}: too many concurrent updates`);
   }

@@ -30,6 +30,7 @@ import type { AnalysisJobData } from '../analyses/types.ts';
 import { UsageLedger } from '../ai/usage-ledger.ts';
 import type { TokenVerifier } from './auth/jwt-verifier.ts';
 import type { ApiRouter, ApiState } from './context.ts';
+import { cachingVerifier } from './auth/verified-token-cache.ts';
 import { parseTrustedProxies } from './client-address.ts';
 import { redisDriftReportReader, type DriftReportReader } from './drift-reports.ts';
 import { ApiMetrics } from './metrics.ts';
@@ -69,9 +70,12 @@ export type ApiConfig = Pick<
 /** Everything the API talks to. */
 export interface ApiDeps {
   config: ApiConfig;
-  /** Producer connection (`createRedis(url, 'producer')`): fails fast while Redis is down, which becomes 503. */
+  /**
+   * Producer connection (`createRedis(url, 'producer')`, main.ts adds auto-pipelining): fails fast while Redis is
+   * down, which becomes 503. Used for rate limits, health, drift, usage and erasure.
+   */
   redis: Redis;
-  /** The analysis queue on the same connection (services/analyses/queue.ts `createAnalysisQueue`). */
+  /** The analysis queue (services/analyses/queue.ts `createAnalysisQueue`), on its own plain producer connection in main.ts. */
   queue: Queue<AnalysisJobData>;
   store: AnalysisStore;
   s3: S3Client;
@@ -79,7 +83,7 @@ export interface ApiDeps {
   bucket: string;
   /** Root logger; each request logs through a child carrying its request id. */
   logger: Logger;
-  /** Bearer token verifier (auth/jwt-verifier.ts `createJwtVerifier`). */
+  /** Bearer token verifier (auth/jwt-verifier.ts `createJwtVerifier`); the app puts auth/verified-token-cache.ts in front. */
   verifier: TokenVerifier;
   /** Source of `GET /v1/drift`. @defaultValue the Redis key `<REDIS_KEY_PREFIX>:drift:latest` on `redis` */
   driftReports?: DriftReportReader;
@@ -172,11 +176,11 @@ export function createApp(deps: ApiDeps): ApiApp {
   app.use(errors(deps.logger));
   app.use(requestId(deps.logger));
   app.use(clientAddressOf(trustedProxies));
-  app.use(accessLog());
+  app.use(accessLog(deps.logger));
   app.use(recordMetrics(metrics));
   app.use(securityHeaders({ hsts: config.APP_PROFILE !== 'dev' }));
   app.use(limitAnonymous(limits, OPEN_PATHS, onLimited));
-  app.use(authenticate(deps.verifier, OPEN_PATHS));
+  app.use(authenticate(cachingVerifier(deps.verifier), OPEN_PATHS));
   app.use(limitAuthenticated(limits, onLimited));
   app.use(jsonBody({ limitBytes: config.API_BODY_LIMIT_BYTES }));
   app.use(router.routes());

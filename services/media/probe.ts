@@ -128,6 +128,11 @@ export function validateProbe(out: FfprobeOutput, bytes: number, limits: VideoLi
     throw new BadVideoError('too_large', `file is ${bytes} bytes, over the limit of ${limits.maxBytes} bytes`, { bytes, maxBytes: limits.maxBytes });
   }
   const streams = out.streams ?? [];
+  if (streams.length === 0) {
+    // An accepted container whose header describes no stream at all: the header (MP4 `moov`, Matroska `Tracks`) is
+    // garbled. An audio-only file lists its audio stream and is refused below as `no_video_stream`.
+    throw new BadVideoError('corrupt_video', `the ${container.startsWith('mov') ? 'MP4/MOV' : 'Matroska/WebM'} header lists no streams (garbled or incomplete header)`, { container });
+  }
   const video = streams.find((s) => s.codec_type === 'video' && s.disposition?.attached_pic !== 1);
   if (!video || video.index === undefined) {
     const kinds = streams.map((s) => `${s.index ?? '?'}:${s.codec_type ?? '?'}${s.disposition?.attached_pic === 1 ? '(cover art)' : ''}`);

@@ -45,8 +45,22 @@ export interface Config {
   AI_FOUNDRY_ENDPOINT?: string;
   /** Interpolated into desired-state documents (`${RECONCILE_INTERVAL}`), a Go-style duration. */
   RECONCILE_INTERVAL?: string;
-  AI_AUTH: 'key' | 'managed-identity' | 'workload-identity';
+  AI_AUTH: 'key' | 'managed-identity' | 'workload-identity' | 'aws-web-identity';
   AZURE_AI_API_KEY?: string;
+  /** Entra tenant of the model-call identity (required for workload-identity and aws-web-identity). */
+  AZURE_TENANT_ID?: string;
+  /** Client id of the identity holding the federated identity credential (same modes). */
+  AZURE_CLIENT_ID?: string;
+  /** Federated token file read by WorkloadIdentityCredential (workload-identity). */
+  AZURE_FEDERATED_TOKEN_FILE?: string;
+  /** Entra authority host override (https outside dev). */
+  AZURE_AUTHORITY_HOST?: string;
+  /** AWS STS endpoint override for GetWebIdentityToken (https outside dev). */
+  STS_ENDPOINT?: string;
+  /** Audience of the AWS-issued web identity JWT (aws-web-identity). */
+  AWS_WEB_IDENTITY_AUDIENCE: string;
+  /** Lifetime asked of STS GetWebIdentityToken, seconds. */
+  AWS_WEB_IDENTITY_TOKEN_DURATION_SEC: number;
   AI_API_VERSION: '2025-04-01' | '2024-05-01-preview';
   AI_TIMEOUT_MS: number;
   API_HOST: string;
@@ -89,6 +103,8 @@ export interface Config {
   RECONCILER_PORT: number;
   RECONCILE_INTERVAL_MS: number;
   RECONCILE_DRY_RUN: boolean;
+  /** Probe the declared Azure AI model endpoints: `auto` (on unless dev without a usable credential), `on`, `off`. */
+  RECONCILE_AI_MODELS: 'auto' | 'on' | 'off';
   /** Drift reports kept in Redis history. */
   RECONCILE_HISTORY_LENGTH: number;
   /** Reconciler leader lease, ms. */

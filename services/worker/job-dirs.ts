@@ -16,9 +16,31 @@ export const JOB_DIR_PREFIX = 'ct-job-';
  * @returns the absolute path.
  */
 export async function createJobDir(workDir: string, analysisId: string): Promise<string> {
-  const safe = analysisId.replace(/[^A-Za-z0-9_-]/g, '').slice(0, 64) || 'job';
-  const dir = await mkdtemp(join(workDir, `${JOB_DIR_PREFIX}${safe}-`));
+  const dir = await mkdtemp(join(workDir, `${jobDirStem(analysisId)}-`));
   return dir;
+}
+
+/** `ct-job-<analysisId with only [A-Za-z0-9_-] kept, ≤ 64 chars>`: the name of an analysis's dirs before the random part. */
+function jobDirStem(analysisId: string): string {
+  return `${JOB_DIR_PREFIX}${analysisId.replace(/[^A-Za-z0-9_-]/g, '').slice(0, 64) || 'job'}`;
+}
+
+/**
+ * Removes the dirs an earlier attempt of `analysisId` left under `workDir` (its worker was SIGKILLed, or the
+ * container restarted on the same volume). Safe while the caller holds the job's BullMQ lock: no other attempt of
+ * the analysis is running then.
+ * @returns the names removed.
+ */
+export async function removeStaleJobDirsOf(workDir: string, analysisId: string): Promise<string[]> {
+  const stem = `${jobDirStem(analysisId)}-`;
+  const names = await readdir(workDir).catch(() => [] as string[]);
+  const removed: string[] = [];
+  for (const name of names) {
+    if (!name.startsWith(stem) || name.slice(stem.length).includes('-')) continue;
+    await removeJobDir(join(workDir, name));
+    removed.push(name);
+  }
+  return removed;
 }
 
 /** Removes a job dir and everything in it; missing is fine. */

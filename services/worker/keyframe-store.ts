@@ -1,8 +1,10 @@
 /**
  * Keyframes in Azure Blob Storage: `<analysisId>/keyframe-<n>-<ms>.jpg` in the keyframes container, content type
  * `image/jpeg`, the MD5 of the bytes stored as the blob's Content-MD5 and checked against the MD5 the service
- * computed on receipt. Names are deterministic (index and time in ms), so a retried or re-delivered job
- * overwrites instead of duplicating.
+ * computed on receipt. Names are deterministic (index and time in ms), and each upload is conditional
+ * (`If-None-Match: *`, Azure Blob "Specifying conditional headers"): a retried or re-delivered job (e.g. after its
+ * worker was SIGKILLed mid-upload) finds the blob already there with the same MD5 and keeps it, so a keyframe is
+ * written once. A blob that exists with other bytes (a different encode) is overwritten under `If-Match` its ETag.
  */
 import { createHash } from 'node:crypto';
 import { readFile } from 'node:fs/promises';
@@ -25,6 +27,13 @@ export interface UploadedFrame {
   bytes: number;
   /** Base64 MD5 of the bytes. */
   md5: string;
+  /** False when an identical blob was already there (an earlier attempt wrote it) and was kept. */
+  written: boolean;
+}
+
+function statusOf(err: unknown): number | undefined {
+  const s = (err as { statusCode?: unknown } | undefined)?.statusCode;
+  return typeof s === 'number' ? s : undefined;
 }
 
 /** Blob name of keyframe `index` at `timestampSec` of analysis `analysisId`. */
@@ -50,21 +59,36 @@ export async function uploadKeyframes(
       const data = await readFile(f.path);
       const md5 = createHash('md5').update(data).digest();
       const blobName = keyframeBlobName(analysisId, f.index, f.timestampSec);
-      try {
-        const res = await container.getBlockBlobClient(blobName).upload(data, data.length, {
+      const blob = container.getBlockBlobClient(blobName);
+      const abort = o.signal ? { abortSignal: o.signal } : {};
+      const put = async (conditions: { ifNoneMatch: string } | { ifMatch: string }): Promise<void> => {
+        const res = await blob.upload(data, data.length, {
           blobHTTPHeaders: { blobContentType: 'image/jpeg', blobContentMD5: md5, blobCacheControl: 'private, max-age=86400' },
           metadata: { analysisid: analysisId, timestampms: String(Math.round(f.timestampSec * 1000)) },
-          ...(o.signal ? { abortSignal: o.signal } : {}),
+          conditions,
+          ...abort,
         });
         if (res.contentMD5 && !Buffer.from(res.contentMD5).equals(md5)) {
           throw new TransientError('blob_md5_mismatch', `keyframe ${blobName}: the service stored MD5 ${Buffer.from(res.contentMD5).toString('base64')}, expected ${md5.toString('base64')}`);
+        }
+      };
+      let written = true;
+      try {
+        try {
+          await put({ ifNoneMatch: '*' });
+        } catch (err) {
+          if (statusOf(err) !== 409) throw err;
+          // BlobAlreadyExists: an earlier attempt of this analysis wrote it.
+          const props = await blob.getProperties(abort);
+          if (props.contentMD5 && Buffer.from(props.contentMD5).equals(md5)) written = false;
+          else await put({ ifMatch: props.etag ?? '*' });
         }
       } catch (err) {
         if (o.signal?.aborted) throw o.signal.reason;
         if (err instanceof TransientError) throw err;
         throw new TransientError('blob_unavailable', `upload of keyframe ${blobName} failed: ${errorMessage(err)}`, { cause: err });
       }
-      return { index: f.index, blobName, bytes: data.length, md5: md5.toString('base64') };
+      return { index: f.index, blobName, bytes: data.length, md5: md5.toString('base64'), written };
     },
     o.signal,
   );

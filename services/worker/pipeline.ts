@@ -9,11 +9,16 @@
  *   message, and BullMQ's `UnrecoverableError` so no attempt follows;
  * - anything else (S3/Blob/AI outages, quota, the job timeout) → the error is rethrown for BullMQ to retry with
  *   backoff; the record keeps the last error and stays `queued` until the last attempt, where it turns `failed`.
+ * Idempotency by content: a tenant's upload whose bytes (SHA-256, hashed while streaming) and effective options
+ * match an analysis that already succeeded gets that analysis's result right after the download, with no model
+ * call (content-index.ts).
  * Cleanup, in `finally`: the temp dir always; the S3 temp object once the outcome is final (success, terminal
  * failure or the last attempt: deleting it before a retry would make the retry fail for want of its input; the
  * bucket's lifecycle rule is the backstop); the keyframe blobs of an analysis that finally failed.
  * A re-delivered job whose analysis already succeeded (stalled-job recovery after the record was written)
- * returns the stored result and only cleans up, so an analysis finishes once.
+ * returns the stored result and only cleans up, so an analysis finishes once; a re-delivered job also removes the
+ * temp dirs its killed predecessor left in WORK_DIR, and keeps the keyframe blobs it already wrote (conditional
+ * uploads, keyframe-store.ts).
  *
  * Everything outside is injected ({@link PipelineDeps}), including the AI coordinator, so tests can run the real
  * pipeline against stand-ins.
@@ -32,7 +37,8 @@ import { probeVideo, type VideoLimits } from '../media/probe.ts';
 import { extractKeyframes } from '../media/keyframes.ts';
 import { mapBounded } from './bounded-map.ts';
 import { raceAbort, throwIfAborted } from './abortable.ts';
-import { createJobDir, removeJobDir } from './job-dirs.ts';
+import { optionsHash, type ContentIndex } from './content-index.ts';
+import { createJobDir, removeJobDir, removeStaleJobDirsOf } from './job-dirs.ts';
 import { deleteKeyframes, uploadKeyframes } from './keyframe-store.ts';
 import { ProgressReporter } from './progress-reporter.ts';
 import { acceptReport, KEYFRAME_MAX_TOKENS, KEYFRAME_PROMPT, REPORT_MAX_TOKENS, reportPrompt, TREND_REPORT_MODEL_SCHEMA, TREND_REPORT_SCHEMA_NAME } from './trend-report.ts';
@@ -62,6 +68,8 @@ export interface PipelineDeps {
   keyframes: ContainerClient;
   ai: AiCoordinator;
   store: AnalysisStore;
+  /** Content → analysis index (idempotency by content). */
+  contents: ContentIndex;
   logger: Logger;
   limits: PipelineLimits;
   /** Parent of per-job temp dirs (WORK_DIR). */
@@ -129,6 +137,13 @@ export async function runAnalysis(data: AnalysisJobData, deps: PipelineDeps, ctx
   const started = Date.now();
   const timingsMs: AnalysisResult['timingsMs'] = {};
 
+  // Dirs of an earlier attempt of this analysis whose worker was killed: ours now (we hold the job lock).
+  const stale = await removeStaleJobDirsOf(deps.workDir, analysisId).catch((err: unknown) => {
+    log.warn({ err: errorMessage(err) }, 'stale temp dir removal failed');
+    return [];
+  });
+  if (stale.length > 0) log.warn({ event: 'stale_job_dirs_removed', count: stale.length }, 'removed temp dirs of an earlier attempt');
+
   const existing = await deps.store.get(analysisId);
   if (!existing) {
     await deleteVideo(deps.s3, deps.bucket, videoKey).catch((err: unknown) => log.warn({ err: errorMessage(err) }, 'temp object delete failed'));
@@ -162,6 +177,25 @@ export async function runAnalysis(data: AnalysisJobData, deps: PipelineDeps, ctx
     const videoPath = join(dir, 'video');
     const download = await downloadVideo(deps.s3, deps.bucket, videoKey, videoPath, deps.limits.video.maxBytes, signal);
     log.debug({ bytes: download.bytes, ms: download.durationMs }, 'video downloaded');
+    const maxKeyframes = Math.max(1, Math.min(data.options?.maxKeyframes ?? deps.limits.maxKeyframes, deps.limits.maxKeyframes));
+    const optsHash = optionsHash({ maxKeyframes });
+
+    // The same bytes with the same options were analysed for this tenant already: reuse that result.
+    const priorId = await deps.contents.lookup(tenantId, download.sha256, optsHash);
+    const prior = priorId && priorId !== analysisId ? await deps.store.get(priorId) : undefined;
+    if (prior && prior.tenantId === tenantId && prior.status === 'succeeded' && prior.result) {
+      step('store');
+      timingsMs[current] = Date.now() - stepStarted;
+      timingsMs.total = Date.now() - started;
+      // No model was called for this analysis: no calls, no cost. Keyframe blobs stay under the prior's prefix.
+      const result: AnalysisResult = { ...prior.result, modelCalls: [], totalCostUsd: 0, timingsMs };
+      await progress.flush();
+      await deps.store.complete(analysisId, result);
+      final = true;
+      succeeded = true;
+      log.info({ event: 'analysis_succeeded', reusedFrom: prior.id, timingsMs, keyframes: result.keyframes.length, modelCalls: 0, costUsd: 0 }, 'analysis succeeded by reusing the analysis of the same content');
+      return result;
+    }
 
     step('probe');
     const probe = await probeVideo(videoPath, deps.limits.video, { timeoutMs: deps.limits.probeTimeoutMs, signal });
@@ -173,7 +207,6 @@ export async function runAnalysis(data: AnalysisJobData, deps: PipelineDeps, ctx
     step('keyframes');
     const framesDir = join(dir, 'frames');
     await mkdir(framesDir);
-    const maxKeyframes = Math.max(1, Math.min(data.options?.maxKeyframes ?? deps.limits.maxKeyframes, deps.limits.maxKeyframes));
     const extraction = await extractKeyframes(videoPath, probe, { outDir: framesDir, maxKeyframes, timeoutMs: deps.limits.ffmpegTimeoutMs, signal });
     const frames = extraction.frames;
 
@@ -225,6 +258,7 @@ export async function runAnalysis(data: AnalysisJobData, deps: PipelineDeps, ctx
     await deps.store.complete(analysisId, result);
     final = true;
     succeeded = true;
+    await deps.contents.remember(tenantId, download.sha256, optsHash, analysisId).catch((err: unknown) => log.warn({ err: errorMessage(err) }, 'content index update failed (the next same upload runs again)'));
     log.info(
       {
         event: 'analysis_succeeded', timingsMs, keyframes: keyframes.length, decodedKeyframes: extraction.decodedKeyframes,

@@ -1,9 +1,10 @@
 /**
  * Streams an uploaded video from the S3 temp bucket to a local file (never the whole object in memory):
- * `GetObject` Body → byte counter (refuses more than the size limit, whatever `ContentLength` claims) → file
+ * `GetObject` Body → byte counter and SHA-256 (refuses more than the size limit, whatever `ContentLength` claims) → file
  * (`stream/promises.pipeline`, so an error on any side destroys both and the partial file is removed).
  * Also: deleting the temp object once the analysis has its outcome.
  */
+import { createHash } from 'node:crypto';
 import { createWriteStream } from 'node:fs';
 import { rm } from 'node:fs/promises';
 import { Transform, type Readable } from 'node:stream';
@@ -18,6 +19,8 @@ export interface DownloadResult {
   bytes: number;
   /** Wall-clock time, ms. */
   durationMs: number;
+  /** SHA-256 of the bytes, hex (computed while streaming; the key of content idempotency). */
+  sha256: string;
 }
 
 function s3ErrorName(err: unknown): string {
@@ -61,9 +64,11 @@ export async function downloadVideo(s3: S3Client, bucket: string, key: string, d
     throw new BadVideoError('too_large', `file is ${expected} bytes, over the limit of ${maxBytes} bytes`, { bytes: expected, maxBytes });
   }
   let bytes = 0;
+  const hash = createHash('sha256');
   const counter = new Transform({
     transform(chunk: Buffer, _enc, done) {
       bytes += chunk.length;
+      hash.update(chunk);
       if (bytes > maxBytes) done(new BadVideoError('too_large', `file is over the limit of ${maxBytes} bytes`, { maxBytes }));
       else done(null, chunk);
     },
@@ -80,7 +85,7 @@ export async function downloadVideo(s3: S3Client, bucket: string, key: string, d
   if (expected !== undefined && bytes !== expected) {
     throw new TransientError('download_incomplete', `S3 download of ${key} got ${bytes} of ${expected} bytes`);
   }
-  return { bytes, durationMs: Date.now() - started };
+  return { bytes, durationMs: Date.now() - started, sha256: hash.digest('hex') };
 }
 
 /**

@@ -19,6 +19,7 @@ import { createAiCoordinator } from '../ai/coordinator.ts';
 import { createModelCredentialFromConfig } from '../ai/credentials.ts';
 import { closeWorker, createAnalysisWorker, type AnalysisJobSummary } from './worker.ts';
 import { sweepOrphanedJobDirs } from './job-dirs.ts';
+import { ContentIndex } from './content-index.ts';
 import type { PipelineDeps } from './pipeline.ts';
 import type { AnalysisJobData } from '../analyses/types.ts';
 
@@ -83,6 +84,14 @@ export async function startWorkerRuntime(config: Config, logger: Logger): Promis
   await mkdir(workDir, { recursive: true });
   const swept = await sweepOrphanedJobDirs(workDir, config.JOB_TIMEOUT_MS);
   if (swept.length > 0) logger.warn({ event: 'orphaned_job_dirs_removed', count: swept.length, dirs: swept }, 'removed temp dirs left by a killed worker');
+  // And periodically: dirs of a worker killed on a shared volume whose jobs were never re-delivered here.
+  const sweeper = setInterval(() => {
+    sweepOrphanedJobDirs(workDir, config.JOB_TIMEOUT_MS).then(
+      (names) => names.length > 0 && logger.warn({ event: 'orphaned_job_dirs_removed', count: names.length, dirs: names }, 'removed orphaned temp dirs'),
+      (err: unknown) => logger.error({ err: errorMessage(err) }, 'orphaned temp dir sweep failed'),
+    );
+  }, config.JOB_TIMEOUT_MS);
+  sweeper.unref();
 
   const deps: PipelineDeps = {
     s3,
@@ -90,6 +99,7 @@ export async function startWorkerRuntime(config: Config, logger: Logger): Promis
     keyframes: container,
     ai,
     store: new AnalysisStore(shared, config.REDIS_KEY_PREFIX, config.RESULT_RETENTION_DAYS * 24 * 3600),
+    contents: new ContentIndex(shared, config.REDIS_KEY_PREFIX, config.RESULT_RETENTION_DAYS * 24 * 3600),
     logger,
     limits: {
       video: {
@@ -124,6 +134,7 @@ export async function startWorkerRuntime(config: Config, logger: Logger): Promis
     worker,
     workDir,
     stop: async (graceMs) => {
+      clearInterval(sweeper);
       const outcome = await closeWorker(worker, graceMs);
       await ai.close();
       s3.destroy();

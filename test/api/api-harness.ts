@@ -118,10 +118,13 @@ export async function startApiHarness(name: string, o: HarnessOptions = {}): Pro
   });
   const logs: string[] = [];
   const logger = createLogger('api', config.LOG_LEVEL, logSink(logs));
-  const redis = createRedis(config.REDIS_URL, 'producer');
+  // As services/api/main.ts: an auto-pipelined connection for the app, a plain one for the queue.
+  const redis = createRedis(config.REDIS_URL, 'producer', { enableAutoPipelining: true });
+  const queueRedis = createRedis(config.REDIS_URL, 'producer');
   redis.on('error', () => undefined);
-  if (!o.appRedisUrl) await waitReady(redis, 5000);
-  const queue = createAnalysisQueue(redis, config.REDIS_KEY_PREFIX, config.QUEUE_NAME);
+  queueRedis.on('error', () => undefined);
+  if (!o.appRedisUrl) await Promise.all([waitReady(redis, 5000), waitReady(queueRedis, 5000)]);
+  const queue = createAnalysisQueue(queueRedis, config.REDIS_KEY_PREFIX, config.QUEUE_NAME);
   queue.on('error', () => undefined);
   // As services/api/main.ts: records are kept RESULT_RETENTION_DAYS after their last write.
   const store = new AnalysisStore(redis, config.REDIS_KEY_PREFIX, config.RESULT_RETENTION_DAYS * 86_400);
@@ -187,6 +190,7 @@ export async function startApiHarness(name: string, o: HarnessOptions = {}): Pro
       await server.close(1000);
       await queue.close();
       redis.disconnect();
+      queueRedis.disconnect();
       s3.destroy();
       await stack.close();
     },

@@ -2,22 +2,16 @@ import { suite } from 'uvu';
 import * as assert from 'uvu/assert';
 import fc from 'fast-check';
 import { readFileSync } from 'node:fs';
-import { parseDesiredState, type DesiredState, type ServiceSpec } from '../../services/platform/desired-state.ts';
+import { parseDesiredState, type DesiredState } from '../../services/platform/desired-state.ts';
 import { diff } from '../../controller/diff/diff.ts';
 import { applyIgnore, ignoreMatches } from '../../controller/diff/ignore.ts';
 import { cpuUnits, memoryMiB } from '../../controller/diff/normalize.ts';
 import type { Drift, ObservedServiceState, ObservedState } from '../../controller/types.ts';
 import { observedMatching } from './support/observed.ts';
+import { desiredArb, with_ } from './support/arbitraries.ts';
 
 const DEV = parseDesiredState(readFileSync('desired-state/dev.yml', 'utf8'), 'desired-state/dev.yml', {});
 const PROD = parseDesiredState(readFileSync('desired-state/production.yml', 'utf8'), 'desired-state/production.yml', {});
-
-/** A deep copy of `s` with `change` applied to it. */
-function with_<T>(s: T, change: (copy: T) => void): T {
-  const copy = structuredClone(s);
-  change(copy);
-  return copy;
-}
 
 /** Shorthand view of drift for table rows. */
 function brief(drifts: Drift[]): string[] {
@@ -187,46 +181,6 @@ rules('task-definition sizes in any ECS spelling become numbers', () => {
 });
 
 const props = suite('diff properties (fast-check)');
-
-const NAMES = ['api', 'worker', 'reconciler', 'indexer', 'thumbnailer'] as const;
-
-/** Arbitrary service specs within the schema's rules (min <= max, at least one target, no count with autoscaling). */
-const serviceArb: fc.Arbitrary<ServiceSpec> = fc.oneof(
-  fc.record({ desiredCount: fc.integer({ min: 0, max: 10 }) }),
-  fc
-    .record({
-      min: fc.integer({ min: 0, max: 10 }),
-      span: fc.integer({ min: 0, max: 40 }),
-      cpu: fc.option(fc.integer({ min: 1, max: 100 }), { nil: undefined }),
-      requests: fc.option(fc.integer({ min: 1, max: 5000 }), { nil: undefined }),
-      queue: fc.option(fc.integer({ min: 1, max: 50 }), { nil: undefined }),
-      cooldown: fc.option(fc.integer({ min: 0, max: 600 }), { nil: undefined }),
-      strategy: fc.option(fc.constantFrom('ROLLING' as const, 'BLUE_GREEN' as const), { nil: undefined }),
-    })
-    .map((r) => ({
-      autoscaling: {
-        min: r.min,
-        max: Math.max(1, r.min + r.span),
-        ...(r.cpu === undefined && r.requests === undefined && r.queue === undefined ? { targetCpuPercent: 50 } : {}),
-        ...(r.cpu !== undefined ? { targetCpuPercent: r.cpu } : {}),
-        ...(r.requests !== undefined ? { targetRequestsPerTarget: r.requests } : {}),
-        ...(r.queue !== undefined ? { targetQueueDepthPerTask: r.queue } : {}),
-        ...(r.cooldown !== undefined ? { scaleInCooldownSec: r.cooldown } : {}),
-      },
-      ...(r.strategy ? { deployment: { strategy: r.strategy, ...(r.strategy === 'BLUE_GREEN' ? { bakeTimeMinutes: 5 } : {}) } } : {}),
-    })),
-);
-
-const desiredArb: fc.Arbitrary<DesiredState> = fc
-  .uniqueArray(fc.tuple(fc.constantFrom(...NAMES), serviceArb), { minLength: 1, maxLength: 5, selector: ([n]) => n })
-  .chain((entries) =>
-    fc.constantFrom('enforce' as const, 'observe' as const).map((mode) =>
-      with_(DEV, (d) => {
-        d.spec.management.mode = mode;
-        d.spec.ecs.services = Object.fromEntries(entries);
-      }),
-    ),
-  );
 
 /** Random live changes (none of which touch a live desiredCount of an autoscaled service). */
 function mutate(o: ObservedState, seed: number[]): ObservedState {

@@ -3,7 +3,7 @@
  * and small helpers shared by the media and worker tests.
  */
 import { spawnSync } from 'node:child_process';
-import { mkdtemp, open, rm, writeFile } from 'node:fs/promises';
+import { mkdtemp, open, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 
@@ -85,4 +85,19 @@ export function packetBoundaryOffset(file: string, fraction: number): number {
   const target = packets[Math.floor(packets.length * fraction)];
   if (!target) throw new Error(`no packets in ${file}`);
   return target[0] + target[1];
+}
+
+/**
+ * A copy of the MP4 `src` (made with `+faststart`, so `moov` comes before `mdat`) whose `moov` box keeps its size and
+ * type but has its first `bytes` bytes of content overwritten with a fixed pseudo-random pattern: a real file with
+ * a garbled header. The sample data (`mdat`) is untouched.
+ * @throws Error when `src` has no `moov` box.
+ */
+export async function garbleMoov(src: string, out: string, bytes = 400): Promise<string> {
+  const data = Buffer.from(await readFile(src));
+  const at = data.indexOf('moov', 0, 'latin1');
+  if (at < 4) throw new Error(`${src} has no moov box`);
+  for (let k = at + 4; k < Math.min(data.length, at + 4 + bytes); k++) data[k] = (k * 131 + 17) % 256;
+  await writeFile(out, data);
+  return out;
 }

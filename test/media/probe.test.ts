@@ -4,13 +4,16 @@
  */
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
-import { writeFile } from 'node:fs/promises';
+import { execFile } from 'node:child_process';
+import { readFile, writeFile } from 'node:fs/promises';
+import { createServer } from 'node:http';
+import type { AddressInfo } from 'node:net';
 import { samplePath, makeClip } from '../../devstack/samples.ts';
 import { probeVideo, validateProbe, DEFAULT_VIDEO_LIMITS, type VideoLimits, type VideoProbe } from '../../services/media/probe.ts';
 import { checkDecodes } from '../../services/media/decode-check.ts';
 import { BadVideoError, type BadVideoCode } from '../../services/media/bad-video-error.ts';
 import { activeToolCount } from '../../services/media/process.ts';
-import { audioOnly, ffmpeg, ffprobe, fixtureDir, packetBoundaryOffset, truncateCopy } from './media-fixtures.ts';
+import { audioOnly, ffmpeg, ffprobe, fixtureDir, garbleMoov, packetBoundaryOffset, truncateCopy } from './media-fixtures.ts';
 
 const fx = await fixtureDir('probe');
 test.after(() => fx.cleanup());
@@ -133,6 +136,42 @@ test('a text HLS playlist renamed .mp4 that lists a local file is refused withou
   assert.match(open.stdout, /hls/);
   // With our probe it is refused as a container.
   await rejects(probeVideo(playlist, DEFAULT_VIDEO_LIMITS), 'unsupported_container', /"hls"/);
+});
+
+test('a text HLS playlist renamed .mp4 that lists an http:// URL is refused without any request', async () => {
+  const segment = fx.path('remote-segment.ts');
+  ffmpeg(['-f', 'lavfi', '-i', 'testsrc2=size=160x120:rate=10:duration=1', '-c:v', 'libx264', '-f', 'mpegts', segment]);
+  const body = await readFile(segment);
+  const requests: string[] = [];
+  const server = createServer((req, res) => {
+    requests.push(req.url ?? '');
+    res.writeHead(200, { 'content-type': 'video/mp2t', 'content-length': body.length });
+    res.end(body);
+  });
+  await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
+  try {
+    const url = `http://127.0.0.1:${(server.address() as AddressInfo).port}/exfil/segment.ts`;
+    const playlist = fx.path('remote.mp4');
+    await writeFile(playlist, `#EXTM3U\n#EXT-X-TARGETDURATION:1\n#EXTINF:1.0,\n${url}\n#EXT-X-ENDLIST\n`);
+    // The attack is real: ffprobe with network protocols allowed (a local playlist's segments otherwise inherit
+    // `file,crypto,data`) fetches the URL the playlist lists (async, so the server can answer).
+    await new Promise<void>((resolve) => execFile('ffprobe', ['-v', 'error', '-protocol_whitelist', 'file,http,tcp', '-show_entries', 'stream=codec_name', '-of', 'csv=p=0', playlist], { timeout: 20_000 }, () => resolve()));
+    assert.ok(requests.length >= 1, 'unrestricted ffprobe followed the URL');
+    const seen = requests.length;
+    await rejects(probeVideo(playlist, DEFAULT_VIDEO_LIMITS), 'unsupported_container', /"hls"/);
+    assert.is(requests.length, seen, 'our probe made no request');
+  } finally {
+    server.closeAllConnections();
+    await new Promise<void>((r) => server.close(() => r()));
+  }
+});
+
+test('a valid MP4 with a garbled header (moov contents overwritten) → corrupt_video', async () => {
+  const ok = fx.path('header-ok.mp4');
+  ffmpeg(['-f', 'lavfi', '-i', 'testsrc2=size=320x240:rate=25:duration=2', '-c:v', 'libx264', '-preset', 'ultrafast', '-movflags', '+faststart', ok]);
+  await probeVideo(ok, DEFAULT_VIDEO_LIMITS);
+  const garbled = await garbleMoov(ok, fx.path('header-garbled.mp4'));
+  await rejects(probeVideo(garbled, DEFAULT_VIDEO_LIMITS), 'corrupt_video', /header/);
 });
 
 test('other containers and codecs are refused with their own codes', async () => {

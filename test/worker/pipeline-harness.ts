@@ -15,6 +15,7 @@ import { createBlobServiceClient } from '../../services/platform/blob.ts';
 import { createRedis } from '../../services/platform/redis.ts';
 import { createLogger, type Logger } from '../../services/platform/logger.ts';
 import { AnalysisStore } from '../../services/analyses/store.ts';
+import { ContentIndex } from '../../services/worker/content-index.ts';
 import { ANALYSIS_JOB_NAME, analysisJobOptions, createAnalysisQueue } from '../../services/analyses/queue.ts';
 import type { AnalysisJobData, AnalysisOptions, AnalysisRecord } from '../../services/analyses/types.ts';
 import type { AiCoordinator } from '../../services/ai/types.ts';
@@ -31,6 +32,7 @@ export interface Harness {
   s3: S3Client;
   container: ContainerClient;
   store: AnalysisStore;
+  contents: ContentIndex;
   /** A general-purpose connection (the store's). */
   redis: Redis;
   workDir: string;
@@ -42,7 +44,7 @@ export interface Harness {
   /** Uploads bytes to the temp bucket; returns the key. */
   upload(body: Buffer): Promise<string>;
   /** Creates the record and enqueues the job, as the API does; returns the analysis id. */
-  submit(queue: Queue<AnalysisJobData>, videoKey: string, o?: { attempts?: number; options?: AnalysisOptions }): Promise<string>;
+  submit(queue: Queue<AnalysisJobData>, videoKey: string, o?: { attempts?: number; options?: AnalysisOptions; tenantId?: string }): Promise<string>;
   /**
    * Polls until the record is `succeeded` or `failed` and the job has left BullMQ's active state (the record is
    * written before cleanup ends; the job finishes after it).
@@ -71,6 +73,7 @@ export async function startHarness(name: string): Promise<Harness> {
   await container.createIfNotExists();
   const redis = createRedis(stack.redisUrl, 'general');
   const store = new AnalysisStore(redis, stack.keyPrefix, 3600);
+  const contents = new ContentIndex(redis, stack.keyPrefix, 3600);
   const work = await fixtureDir(`${name}-work`);
   const logger = createLogger(`test-${name}`, process.env.TEST_LOG_LEVEL ?? 'silent');
   const limits: PipelineLimits = {
@@ -84,8 +87,8 @@ export async function startHarness(name: string): Promise<Harness> {
   const queues: Queue[] = [];
   const producers: Redis[] = [];
   const h: Harness = {
-    stack, s3, container, store, redis, workDir: work.dir, logger, limits,
-    deps: (ai, o = {}) => ({ s3, bucket: BUCKET, keyframes: container, ai, store, logger, limits: { ...limits, ...o }, workDir: work.dir }),
+    stack, s3, container, store, contents, redis, workDir: work.dir, logger, limits,
+    deps: (ai, o = {}) => ({ s3, bucket: BUCKET, keyframes: container, ai, store, contents, logger, limits: { ...limits, ...o }, workDir: work.dir }),
     queue: (qname) => {
       const conn = createRedis(stack.redisUrl, 'producer');
       producers.push(conn);
@@ -99,8 +102,9 @@ export async function startHarness(name: string): Promise<Harness> {
       return key;
     },
     submit: async (queue, videoKey, o = {}) => {
-      const { record } = await store.create({ tenantId: 'tenant-a', videoKey, tier: 'pro', options: o.options ?? {} });
-      await queue.add(ANALYSIS_JOB_NAME, { analysisId: record.id, tenantId: 'tenant-a', videoKey, options: o.options ?? {} }, {
+      const tenantId = o.tenantId ?? 'tenant-a';
+      const { record } = await store.create({ tenantId, videoKey, tier: 'pro', options: o.options ?? {} });
+      await queue.add(ANALYSIS_JOB_NAME, { analysisId: record.id, tenantId, videoKey, options: o.options ?? {} }, {
         ...analysisJobOptions(o.attempts ?? 3),
         backoff: { type: 'exponential', delay: 200 },
         jobId: record.id,

@@ -1,7 +1,7 @@
 /**
  * Request ids: the caller's `X-Request-Id` when it is sane, else a new UUID. The id is echoed in the `X-Request-Id`
  * response header, put in every error envelope and bound to a child logger, so one id ties a client report to
- * every log line of the request.
+ * every log line of the request. `ctx.state.log` is that child logger, created on first use.
  */
 import { randomUUID } from 'node:crypto';
 import type { Logger } from '../../platform/logger.ts';
@@ -22,7 +22,10 @@ export function requestId(rootLogger: Logger): ApiMiddleware {
     const offered = ctx.get(REQUEST_ID_HEADER);
     const id = REQUEST_ID_PATTERN.test(offered) ? offered : randomUUID();
     ctx.state.requestId = id;
-    ctx.state.log = rootLogger.child({ requestId: id });
+    // The child logger is made on first use: most requests log only their access line (middleware/access-log.ts),
+    // which carries the id itself, and a pino child costs a serialisation of its bindings.
+    let log: Logger | undefined;
+    Object.defineProperty(ctx.state, 'log', { get: () => (log ??= rootLogger.child({ requestId: id })), enumerable: true, configurable: true });
     ctx.set(REQUEST_ID_HEADER, id);
     await next();
   };

@@ -1,0 +1,2 @@
+import { benchPipeline } from '/work/main/bench/pipeline.ts';
+await benchPipeline();
