@@ -12,6 +12,7 @@
  * a random prefix and are deleted at the end. `AI_BENCH_CALLS` overrides the 2000 measured calls per side.
  */
 import { randomBytes } from 'node:crypto';
+import { cpus, loadavg } from 'node:os';
 import { performance } from 'node:perf_hooks';
 import createModelClient, { isUnexpected } from '@azure-rest/ai-inference';
 import { AzureKeyCredential } from '@azure/core-auth';
@@ -119,16 +120,12 @@ export async function benchAiOverhead(): Promise<void> {
       cursor = next;
       if (keys.length) await redis.del(...keys);
     } while (cursor !== '0');
-    for (const k of ['bench']) {
-      const [, usage] = await redis.scan('0', 'MATCH', `${prefix}:usage:${k}:*`);
-      if (usage.length) await redis.del(...usage);
-    }
     redis.disconnect();
     await emu.close();
     await redisStandIn.close();
   }
 
-  console.log(`AI coordinator overhead: describeImage (64x64 JPEG) vs direct ModelClient call, emulator latency 0, ${calls} calls per side per path, interleaved`);
+  console.log(`AI coordinator overhead: describeImage (64x64 JPEG) vs direct ModelClient call, emulator latency 0, ${calls} calls per side per path, interleaved; load average ${loadavg().map((l) => l.toFixed(1)).join(' ')} on ${cpus().length} CPUs`);
   console.log('path        | direct p50 | coord p50 | added p50 | direct p99 | coord p99 | added p99   (ms)');
   for (const r of rows) {
     console.log(

@@ -214,7 +214,10 @@ export async function benchEndToEnd(scratch: string): Promise<PipelineBenchRow[]
         await new Promise((r) => setTimeout(r, 20));
       }
       const endToEndMs = performance.now() - t;
-      const line = lines.find((l) => l.analysisId === record.id && (l.event === 'analysis_succeeded' || l.event === 'analysis_failed'));
+      // The record is written just before the worker logs its summary line: give the line a moment to arrive.
+      const isSummary = (l: Record<string, unknown>): boolean => l.analysisId === record.id && (l.event === 'analysis_succeeded' || l.event === 'analysis_failed');
+      for (let i = 0; i < 100 && !lines.some(isSummary); i++) await new Promise((r) => setTimeout(r, 20));
+      const line = lines.find(isSummary);
       const timingsMs = (rec.result?.timingsMs ?? line?.timingsMs ?? {}) as Record<string, number>;
       const decoded = typeof line?.decodedKeyframes === 'number' ? line.decodedKeyframes : undefined;
       const sampled = typeof line?.sampledFrames === 'number' ? line.sampledFrames : 0;

@@ -22,6 +22,7 @@ import { ApplicationAutoScalingClient, PutScalingPolicyCommand, RegisterScalable
 import { loadDesiredState, type DesiredState } from '../services/platform/desired-state.ts';
 import { reconcile } from '../controller/reconcile.ts';
 import type { ApiCallEvent } from '../controller/aws/api-calls.ts';
+import type { ScalingReadHints } from '../controller/observe/scalable-targets.ts';
 
 const CLUSTERS = ['bench-a', 'bench-b'] as const;
 const SERVICES_PER_CLUSTER = 250;
@@ -119,12 +120,14 @@ interface PassFigures {
   drifts: number;
 }
 
+const hints: ScalingReadHints = {};
+
 async function pass(desired: DesiredState, source: string, ecs: ECSClient, aas: ApplicationAutoScalingClient, cache: Map<string, { cpu?: number; memory?: number }>, intent: 'plan' | 'apply'): Promise<PassFigures> {
   const byOp = new Map<string, number>();
   const onApiCall = (e: ApiCallEvent): void => void byOp.set(e.operation, (byOp.get(e.operation) ?? 0) + 1);
   const cpu0 = process.cpuUsage();
   const t0 = performance.now();
-  const { report } = await reconcile({ desired, source, intent }, { ecs, autoscaling: aas, taskDefinitions: cache, onApiCall });
+  const { report } = await reconcile({ desired, source, intent }, { ecs, autoscaling: aas, taskDefinitions: cache, scalingHints: hints, onApiCall });
   const wallMs = performance.now() - t0;
   const cpu = process.cpuUsage(cpu0);
   let reads = 0;

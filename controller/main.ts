@@ -44,7 +44,7 @@ const loop = new ReconcileLoop(
   {
     loadDesired: () => loadDesiredState(file, config.interpolationEnv),
     source: file,
-    reconcile: { ecs: clients.ecs, autoscaling: clients.autoscaling, storage, ...(aiModels ? { aiModels } : {}), taskDefinitions: new Map(), onApiCall: (e) => metrics.recordApiCall(e) },
+    reconcile: { ecs: clients.ecs, autoscaling: clients.autoscaling, storage, ...(aiModels ? { aiModels } : {}), taskDefinitions: new Map(), scalingHints: {}, onApiCall: (e) => metrics.recordApiCall(e) },
     lock,
     history,
     watchFile: file,

@@ -18,6 +18,7 @@ import { observe } from './observe/observe.ts';
 import type { TaskDefinitionCache } from './observe/ecs-services.ts';
 import type { StorageClients } from './observe/storage.ts';
 import type { AiModelObserverDeps } from './observe/ai-models.ts';
+import type { ScalingReadHints } from './observe/scalable-targets.ts';
 import { diff } from './diff/diff.ts';
 import { applyIgnore } from './diff/ignore.ts';
 import { planWrites } from './act/plan-writes.ts';
@@ -44,6 +45,8 @@ export interface ReconcileDeps {
   taskDefinitions: TaskDefinitionCache;
   /** Storage clients; without them storage is not observed (and not listed in the report). */
   storage?: StorageClients;
+  /** Read hints kept across passes (which DescribeScalingPolicies strategy is cheaper); keep one per process. @defaultValue none */
+  scalingHints?: ScalingReadHints;
   /** Credential and options for probing the declared Azure AI models; without it they are not observed. */
   aiModels?: AiModelObserverDeps;
   /** Retry settings of AWS calls (see `aws/retry.ts` for defaults). */
@@ -78,7 +81,7 @@ export async function reconcile(request: ReconcileRequest, deps: ReconcileDeps):
 
   let observed: ObservedState | undefined;
   try {
-    observed = await observe(desired, { ecs: deps.ecs, autoscaling: deps.autoscaling, calls, taskDefinitions: deps.taskDefinitions, now, ...(deps.storage ? { storage: deps.storage } : {}), ...(deps.aiModels ? { aiModels: deps.aiModels } : {}) });
+    observed = await observe(desired, { ecs: deps.ecs, autoscaling: deps.autoscaling, calls, taskDefinitions: deps.taskDefinitions, now, ...(deps.storage ? { storage: deps.storage } : {}), ...(deps.aiModels ? { aiModels: deps.aiModels } : {}), ...(deps.scalingHints ? { scalingHints: deps.scalingHints } : {}) });
   } catch (err) {
     errors.push({ message: `observe cluster ${desired.spec.ecs.cluster}: ${errorMessage(err)}` });
   }

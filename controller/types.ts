@@ -219,6 +219,10 @@ export interface ResourceReport {
   status: ResourceStatus;
   reasons: string[];
   drifts: Drift[];
+  /** Live fields this pass wrote (its write was applied), when it wrote any. */
+  written?: string[];
+  /** Drifted fields this pass meant to write but did not (write failed or deferred), when any. */
+  unwritten?: string[];
 }
 
 /** Counters of a report. */

@@ -30,7 +30,7 @@ export async function observe(desired: DesiredState, deps: ObserveDeps): Promise
       ...(s.service ? { service: s.service } : {}),
       ...(target ? { scalableTarget: target } : {}),
       policies: id ? (scaling.policies.get(id) ?? []) : [],
-      ...(s.error !== undefined ? { error: s.error } : {}),
+      ...(s.error !== undefined ? { error: s.error } : id && scaling.policyErrors.has(id) ? { error: scaling.policyErrors.get(id)! } : {}),
     };
   }
   const declared = desired.spec.azure?.models ?? [];

@@ -120,6 +120,24 @@ function statusOf(
   return { status: 'Drifted', reasons: [...drifts.map((d) => d.reason), ...note] };
 }
 
+/**
+ * A service whose writes went through only in part (e.g. its scalable target written, a policy failed) says so
+ * on each of its written or unwritten resources, naming the fields on both sides, so nobody has to guess what
+ * state a half-corrected service is in. The next pass retries what is left (level-triggered).
+ */
+function markPartial(resources: ResourceReport[]): void {
+  const byService = new Map<string, ResourceReport[]>();
+  for (const r of resources) byService.set(r.service, [...(byService.get(r.service) ?? []), r]);
+  for (const [service, rs] of byService) {
+    const done = rs.filter((r) => r.written);
+    const left = rs.filter((r) => r.unwritten);
+    if (done.length === 0 || left.length === 0) continue;
+    const list = (xs: ResourceReport[], key: 'written' | 'unwritten'): string => xs.map((r) => `${r.resource} ${r[key]!.join(', ')}`).join('; ');
+    const note = `partially applied (service ${service}): written ${list(done, 'written')}; not written ${list(left, 'unwritten')}`;
+    for (const r of [...done, ...left]) r.reasons.push(note);
+  }
+}
+
 /** Assembles the report (`schemas/drift-report.schema.json`). */
 export function buildReport(input: ReportInput): DriftReport {
   const { desired } = input;
@@ -129,8 +147,13 @@ export function buildReport(input: ReportInput): DriftReport {
   }
   const resources: ResourceReport[] = refs.map((ref) => {
     const drifts = input.drifts.filter((d) => d.resource === ref.resource);
-    return { ...ref, ...statusOf(ref, drifts, input), drifts };
+    const write = input.actuator?.outcomes.get(ref.resource);
+    const fields = drifts.filter((d) => d.action !== 'none').map((d) => d.field);
+    const written = write?.outcome === 'applied' ? fields : [];
+    const unwritten = write?.outcome === 'failed' || write?.outcome === 'deferred' ? fields : [];
+    return { ...ref, ...statusOf(ref, drifts, input), drifts, ...(written.length ? { written } : {}), ...(unwritten.length ? { unwritten } : {}) };
   });
+  markPartial(resources);
   const audit: AuditRecord[] = input.actuator?.audit ?? [];
   const writes: Record<WriteOutcome, number> = { applied: 0, failed: 0, 'dry-run': 0, deferred: 0 };
   for (const o of input.actuator?.outcomes.values() ?? []) writes[o.outcome]++;

@@ -141,8 +141,11 @@ export function createAiCoordinator(o: AiCoordinatorOptions): AiCoordinator & Ai
     }
   }
 
-  /** One model call with budget reservation and accounting. */
-  async function callModel(prompt: ChatPrompt, ctx: CallContext): Promise<{ text: string; record: ModelCallRecord; deployment: ModelDeployment }> {
+  /**
+   * One model call with budget reservation and accounting. `bookkeeping` (quota settlement and the usage record)
+   * is still in flight so the caller overlaps it with its cache write; it never rejects.
+   */
+  async function callModel(prompt: ChatPrompt, ctx: CallContext): Promise<{ text: string; record: ModelCallRecord; deployment: ModelDeployment; bookkeeping: Promise<unknown> }> {
     const started = Date.now();
     const day = utcDay(started);
     const worst = Math.max(...router.chain(prompt).map((m) => worstCaseCostUsd(prompt, m)), 0);
@@ -154,7 +157,7 @@ export function createAiCoordinator(o: AiCoordinatorOptions): AiCoordinator & Ai
       await ledger.release(ctx.tenantId, day, reserved).catch(() => undefined);
       throw err;
     }
-    const { deployment: m, answer } = routed;
+    const { deployment: m, answer, settled } = routed;
     const record: ModelCallRecord = {
       task: prompt.task,
       modelName: m.name,
@@ -169,8 +172,8 @@ export function createAiCoordinator(o: AiCoordinatorOptions): AiCoordinator & Ai
     metrics.tokens.inc({ model: m.name, task: prompt.task, direction: 'in' }, record.promptTokens);
     metrics.tokens.inc({ model: m.name, task: prompt.task, direction: 'out' }, record.completionTokens);
     metrics.costUsd.inc({ model: m.name, task: prompt.task }, record.costUsd);
-    await recordUsage(ctx, day, record, reserved);
-    return { text: stripReasoning(answer.content), record, deployment: m };
+    const bookkeeping = Promise.all([settled, recordUsage(ctx, day, record, reserved)]);
+    return { text: stripReasoning(answer.content), record, deployment: m, bookkeeping };
   }
 
   /** Serves a cache hit: a zero-cost record, counted as a cached call. */
@@ -213,9 +216,12 @@ export function createAiCoordinator(o: AiCoordinatorOptions): AiCoordinator & Ai
       log.debug({ task: 'vision', modelName: hit.answer.modelName }, 'ai call answered from cache');
       return { text: hit.answer.text, record: await cachedRecord(prompt, hit.answer, req.context, started) };
     }
-    const { text, record, deployment } = await callModel(prompt, req.context);
-    if (text.length === 0) throw new TerminalError('invalid_model_output', `model deployment ${deployment.name} returned an empty image description`, { deployment: deployment.name });
-    await cache.put(requestHash(prompt, deployment), { text, modelName: deployment.name, model: deployment.model });
+    const { text, record, deployment, bookkeeping } = await callModel(prompt, req.context);
+    if (text.length === 0) {
+      await bookkeeping;
+      throw new TerminalError('invalid_model_output', `model deployment ${deployment.name} returned an empty image description`, { deployment: deployment.name });
+    }
+    await Promise.all([bookkeeping, cache.put(requestHash(prompt, deployment), { text, modelName: deployment.name, model: deployment.model })]);
     return { text, record };
   }
 
@@ -240,9 +246,10 @@ export function createAiCoordinator(o: AiCoordinatorOptions): AiCoordinator & Ai
     const firstParsed = parseJsonAnswer(first.text, validate);
     const cacheHash = requestHash(prompt, first.deployment);
     if (firstParsed.ok) {
-      await cache.put(cacheHash, { text: first.text, modelName: first.deployment.name, model: first.deployment.model });
+      await Promise.all([first.bookkeeping, cache.put(cacheHash, { text: first.text, modelName: first.deployment.name, model: first.deployment.model })]);
       return { json: firstParsed.json, records: [first.record] };
     }
+    await first.bookkeeping;
     log.warn({ deployment: first.deployment.name, problems: firstParsed.errors.length }, 'model JSON did not validate; asking once more');
     const repair: ChatPrompt = {
       ...prompt,
@@ -251,13 +258,14 @@ export function createAiCoordinator(o: AiCoordinatorOptions): AiCoordinator & Ai
     const second = await callModel(repair, req.context);
     const secondParsed = parseJsonAnswer(second.text, validate);
     if (!secondParsed.ok) {
+      await second.bookkeeping;
       throw new TerminalError(
         'invalid_model_output',
         `model deployment ${second.deployment.name} returned JSON for "${req.schemaName}" that does not validate after one repair: ${secondParsed.errors.slice(0, 5).join('; ')}`,
         { deployment: second.deployment.name, errors: secondParsed.errors, records: [first.record, second.record] },
       );
     }
-    await cache.put(cacheHash, { text: second.text, modelName: second.deployment.name, model: second.deployment.model });
+    await Promise.all([second.bookkeeping, cache.put(cacheHash, { text: second.text, modelName: second.deployment.name, model: second.deployment.model })]);
     return { json: secondParsed.json, records: [first.record, second.record] };
   }
 

@@ -18,7 +18,8 @@
  *
  * Keys (the `{deployment}` hash tag keeps one deployment's keys in one cluster slot):
  * `<prefix>:ai:quota:{<deployment>}:req` (zset of request ids), `…:tok` (zset of `id|tokens`), `…:hold`,
- * `…:server` (hash of server-reported remaining counts), `…:gate` (`throttled` or `probe:<id>`).
+ * `…:server` (hash of server-reported remaining counts), `…:gate` (`throttled` or `probe:<id>`), `…:toksum` (the
+ * running token total of `…:tok`, so a reservation costs O(expired entries), not O(window)).
  */
 import { randomUUID } from 'node:crypto';
 import type { Redis } from 'ioredis';
@@ -57,15 +58,26 @@ if hintTtl > 0 then
   if (sreq >= 0 and sreq < 1) or (stok >= 0 and stok < tokens) then return {0, hintTtl} end
 end
 redis.call('ZREMRANGEBYSCORE', KEYS[1], '-inf', now - window)
-redis.call('ZREMRANGEBYSCORE', KEYS[2], '-inf', now - window)
+local raw = redis.call('GET', KEYS[6])
+local used = 0
+if raw then
+  used = tonumber(raw)
+  local expired = redis.call('ZRANGEBYSCORE', KEYS[2], '-inf', now - window)
+  for i = 1, #expired do used = used - tonumber(string.match(expired[i], '|(%d+)$')) end
+  if #expired > 0 then redis.call('ZREMRANGEBYSCORE', KEYS[2], '-inf', now - window) end
+else
+  redis.call('ZREMRANGEBYSCORE', KEYS[2], '-inf', now - window)
+  local all = redis.call('ZRANGE', KEYS[2], 0, -1)
+  for i = 1, #all do used = used + tonumber(string.match(all[i], '|(%d+)$')) end
+end
+used = math.max(0, used)
+redis.call('SET', KEYS[6], used, 'PX', window)
 if redis.call('ZCARD', KEYS[1]) >= rpm then
   local oldest = redis.call('ZRANGE', KEYS[1], 0, 0, 'WITHSCORES')
   return {0, math.max(1, tonumber(oldest[2]) + window - now)}
 end
-local entries = redis.call('ZRANGE', KEYS[2], 0, -1, 'WITHSCORES')
-local used = 0
-for i = 1, #entries, 2 do used = used + tonumber(string.match(entries[i], '|(%d+)$')) end
 if used + tokens > tpm then
+  local entries = redis.call('ZRANGE', KEYS[2], 0, -1, 'WITHSCORES')
   local excess = used + tokens - tpm
   local freed = 0
   for i = 1, #entries, 2 do
@@ -83,6 +95,7 @@ if gate then
 end
 redis.call('ZADD', KEYS[1], now, id)
 redis.call('ZADD', KEYS[2], now, id .. '|' .. tokens)
+redis.call('SET', KEYS[6], used + tokens, 'PX', window)
 redis.call('PEXPIRE', KEYS[1], window)
 redis.call('PEXPIRE', KEYS[2], window)
 if hintTtl > 0 then
@@ -111,6 +124,7 @@ local score = redis.call('ZSCORE', KEYS[1], old)
 if not score then return 0 end
 redis.call('ZREM', KEYS[1], old)
 if tonumber(ARGV[3]) > 0 then redis.call('ZADD', KEYS[1], score, ARGV[1] .. '|' .. ARGV[3]) end
+if redis.call('EXISTS', KEYS[2]) == 1 then redis.call('INCRBY', KEYS[2], tonumber(ARGV[3]) - tonumber(ARGV[2])) end
 return 1
 `);
 
@@ -139,9 +153,9 @@ export class QuotaLimiter {
     private readonly keyPrefix: string,
   ) {}
 
-  private keys(deployment: string): [string, string, string, string, string] {
+  private keys(deployment: string): [string, string, string, string, string, string] {
     const base = `${this.keyPrefix}:ai:quota:{${deployment}}`;
-    return [`${base}:req`, `${base}:tok`, `${base}:hold`, `${base}:server`, `${base}:gate`];
+    return [`${base}:req`, `${base}:tok`, `${base}:hold`, `${base}:server`, `${base}:gate`, `${base}:toksum`];
   }
 
   /**
@@ -163,7 +177,8 @@ export class QuotaLimiter {
    * The request itself stays counted: it was sent.
    */
   async settle(r: QuotaReservation, actualTokens: number): Promise<void> {
-    await CORRECT.run(this.redis, [this.keys(r.deployment)[1]], [r.id, r.tokens, Math.max(0, Math.round(actualTokens))]);
+    const k = this.keys(r.deployment);
+    await CORRECT.run(this.redis, [k[1], k[5]], [r.id, r.tokens, Math.max(0, Math.round(actualTokens))]);
   }
 
   /**

@@ -49,6 +49,11 @@ export interface RoutedAnswer {
   answer: AttemptAnswer;
   /** Attempts sent, the successful one included. */
   attempts: number;
+  /**
+   * The quota settlement of the successful attempt, still in flight so the caller can overlap it with its own
+   * Redis writes (usage, cache): one round trip instead of several. Never rejects (failures are logged).
+   */
+  settled: Promise<void>;
 }
 
 /** The TerminalError code of a terminal attempt: auth, content filter, or any other rejection. */
@@ -140,17 +145,21 @@ export async function routedCall(prompt: ChatPrompt, d: RoutedCallDeps): Promise
     if (throttled) d.metrics.throttled.inc({ model: m.name });
     // Best effort: an answer already paid for is never lost to a Redis hiccup while settling the quota.
     // A throttled probe keeps the gate closed: the hold below re-arms it.
-    await Promise.all([
+    const settled = Promise.all([
       d.limiter.settle(reservation, used),
       d.limiter.observe(m.name, outcome.headers),
       ...(throttled ? [] : [d.limiter.endProbe(reservation)]),
-    ]).catch((err: unknown) => d.log.warn({ deployment: m.name, err: err instanceof Error ? err.message : String(err) }, 'ai quota settlement failed'));
+    ]).then(
+      () => undefined,
+      (err: unknown) => d.log.warn({ deployment: m.name, err: err instanceof Error ? err.message : String(err) }, 'ai quota settlement failed'),
+    );
 
     if (outcome.kind === 'ok') {
       breaker.onSuccess();
       d.log.debug({ deployment: m.name, attempt: attempts, durationMs: outcome.durationMs }, 'ai call answered');
-      return { deployment: m, answer: outcome, attempts };
+      return { deployment: m, answer: outcome, attempts, settled };
     }
+    await settled; // before deciding on a retry: the server's remaining counts must be in Redis first
     const f = outcome;
     last = { m, f };
     if (f.kind === 'terminal') {

@@ -87,6 +87,8 @@ export class AnalysisStore {
   private readonly prefix: string;
   /** Records expire this many seconds after their last update (GDPR retention). */
   private readonly ttlSec: number;
+  /** Tail of the chain of pending updates per record id (see {@link AnalysisStore.update}). */
+  private readonly updating = new Map<string, Promise<void>>();
 
   /**
    * @param redis a connection (producer or general).
@@ -249,13 +251,26 @@ export class AnalysisStore {
   }
 
   /**
-   * Applies `patch` to the stored record: read, patch, then an atomic compare-and-set in Lua (the write happens only
-   * while the stored JSON is still exactly what was read), retried on conflict. Unlike WATCH/MULTI this stays
-   * correct on a connection shared by concurrent jobs (WATCH state is per connection: Redis docs, "Transactions").
+   * Applies `patch` to the stored record. Updates of one record from this process run one after another (a
+   * per-record promise chain), and each is a read, the patch, then an atomic compare-and-set in Lua (the write
+   * happens only while the stored JSON is still exactly what was read), retried when another process won the race.
+   * Unlike WATCH/MULTI this stays correct on a connection shared by concurrent jobs (WATCH state is per connection:
+   * Redis docs, "Transactions").
    * @throws NotFoundError when the record does not exist (or disappears meanwhile).
-   * @throws Error after 20 lost races in a row.
+   * @throws Error after 20 lost races in a row against other processes.
    */
-  async update(id: string, patch: (r: AnalysisRecord) => AnalysisRecord): Promise<AnalysisRecord> {
+  update(id: string, patch: (r: AnalysisRecord) => AnalysisRecord): Promise<AnalysisRecord> {
+    const previous = this.updating.get(id) ?? Promise.resolve();
+    const run = previous.then(() => this.compareAndSet(id, patch));
+    const tail = run.then(() => undefined, () => undefined);
+    this.updating.set(id, tail);
+    void tail.then(() => {
+      if (this.updating.get(id) === tail) this.updating.delete(id);
+    });
+    return run;
+  }
+
+  private async compareAndSet(id: string, patch: (r: AnalysisRecord) => AnalysisRecord): Promise<AnalysisRecord> {
     const key = this.key(id);
     for (let attempt = 0; attempt < 20; attempt++) {
       const raw = await this.redis.get(key);
@@ -264,7 +279,7 @@ export class AnalysisStore {
       const res = Number(await this.redis.eval(SET_IF_EQUALS, 1, key, raw, JSON.stringify(next), String(this.ttlSec)));
       if (res === 1) return next;
       if (res === -1) throw new NotFoundError(`analysis ${id} not found`);
-      // Another writer won the race: back off a little (jittered) and re-read.
+      // Another process wrote in between: back off a little (jittered) and re-read.
       await new Promise((r) => setTimeout(r, Math.random() * 5 * (attempt + 1)));
     }
     throw new Error(`analysis ${id}: too many concurrent updates`);

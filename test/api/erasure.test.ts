@@ -167,6 +167,22 @@ erase('analyses:read cannot erase: 403', async () => {
   assert.is(r.status, 403);
 });
 
+erase('a keyframes container that does not exist yet means no keyframes, not an error', async () => {
+  const rec = await createAnalysis('no-container');
+  const missing = h.keyframes!.url.replace(/\/[^/]+$/, '/never-created');
+  const { ContainerClient } = await import('@azure/storage-blob');
+  const { eraseAnalysis } = await import('../../services/api/operations/erase-analysis.ts');
+  const { createBlobServiceClient } = await import('../../services/platform/blob.ts');
+  const container: InstanceType<typeof ContainerClient> = createBlobServiceClient(h.config).getContainerClient(new URL(missing).pathname.split('/').pop() ?? 'x');
+  const report = await eraseAnalysis(
+    { store: h.store, queue: h.queue, s3: h.s3, bucket: TEST_BUCKET, keyframes: container, redis: h.redis, prefix },
+    { subject: 'user-1', tenantId: 'acme', scopes: new Set(['analyses:write']), tier: 'pro' },
+    rec.id,
+    (await import('../../services/platform/logger.ts')).createLogger('test', 'silent'),
+  );
+  assert.equal([report.erased.record, report.erased.keyframes], [true, 0]);
+});
+
 erase.after(async () => {
   await h.close();
 });

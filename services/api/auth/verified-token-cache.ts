@@ -5,8 +5,9 @@
  * API at about a tenth of a bare server's throughput.
  *
  * Safety rules:
- * - the key is the SHA-256 of the whole token, so only the identical string hits (any change to header, claims or
- *   signature misses and is verified in full);
+ * - the key is the SHA-256 of the whole token (its first 128 bits: rate-limits.ts `tokenKey`, computed once per
+ *   request by middleware/auth.ts and passed in), so only the identical string hits (any change to header, claims or
+ *   signature misses and is verified in full; forging a hit needs a 128-bit second preimage);
  * - only successes are cached; a failure is verified again every time (and counted by the client rate limit);
  * - a hit is honoured only while `now < exp` and `now >= nbf` from the token's own claims, and at most `maxAgeMs`
  *   after the verification, so a key the identity provider withdraws from its JWKS stops working within
@@ -14,8 +15,8 @@
  * - at most `maxEntries` entries (least recently used evicted), and the cache holds hashes and principals only,
  *   never a token.
  */
-import { createHash } from 'node:crypto';
 import { decodeJwt } from 'jose';
+import { tokenKey } from '../rate-limits.ts';
 import type { TokenVerifier } from './jwt-verifier.ts';
 import type { Principal } from './principal.ts';
 
@@ -40,14 +41,19 @@ interface Entry {
   fromMs: number;
 }
 
+/**
+ * A verifier that may be given the token's cache key (`tokenKey(token)`) when the caller has already computed it.
+ */
+export type KeyedTokenVerifier = (token: string, key?: string) => ReturnType<TokenVerifier>;
+
 /** Wraps `verify` with the cache. The wrapper throws exactly what `verify` throws. */
-export function cachingVerifier(verify: TokenVerifier, o: VerifiedTokenCacheOptions = {}): TokenVerifier {
+export function cachingVerifier(verify: TokenVerifier, o: VerifiedTokenCacheOptions = {}): KeyedTokenVerifier {
   const maxEntries = Math.max(1, o.maxEntries ?? DEFAULT_VERIFIED_TOKEN_CACHE.maxEntries);
   const maxAgeMs = Math.max(0, o.maxAgeMs ?? DEFAULT_VERIFIED_TOKEN_CACHE.maxAgeMs);
   const now = o.now ?? Date.now;
   const entries = new Map<string, Entry>();
-  return async (token) => {
-    const key = createHash('sha256').update(token).digest('base64url');
+  return async (token, precomputedKey) => {
+    const key = precomputedKey ?? tokenKey(token);
     const t = now();
     const hit = entries.get(key);
     if (hit) {

@@ -13,6 +13,7 @@
 import type { Middleware } from 'koa';
 import { AuthError } from '../../platform/errors.ts';
 import type { TokenVerifier } from '../auth/jwt-verifier.ts';
+import type { KeyedTokenVerifier } from '../auth/verified-token-cache.ts';
 import type { Principal } from '../auth/principal.ts';
 import type { ApiContext, ApiMiddleware, ApiState } from '../context.ts';
 import { tokenKey } from '../rate-limits.ts';
@@ -49,18 +50,20 @@ export function bearerChallenge(err: AuthError): string {
 }
 
 /**
- * Verifies the bearer token on every non-open path and sets `ctx.state.principal` and `ctx.state.tokenId`.
+ * Verifies the bearer token on every non-open path and sets `ctx.state.principal` and `ctx.state.tokenId` (the
+ * token's key, rate-limits.ts `tokenKey`, also handed to a keyed verifier so the token is hashed once).
  * @throws AuthError 401 (`unauthorized` / `invalid_token`); TransientError 503 when the key source is unreachable.
  */
-export function authenticate(verify: TokenVerifier, openPaths: ReadonlySet<string> = OPEN_PATHS): ApiMiddleware {
+export function authenticate(verify: KeyedTokenVerifier | TokenVerifier, openPaths: ReadonlySet<string> = OPEN_PATHS): ApiMiddleware {
   return async (ctx, next) => {
     if (openPaths.has(ctx.path)) return next();
     const header = ctx.get('Authorization');
     if (header === '') throw new AuthError(401, 'unauthorized', 'a bearer token is required (Authorization: Bearer <JWT>)');
     const m = BEARER.exec(header);
     if (!m?.[1]) throw new AuthError(401, 'unauthorized', 'the Authorization header must be "Bearer <JWT>"');
-    ctx.state.principal = await verify(m[1]);
-    ctx.state.tokenId = tokenKey(m[1]);
+    const tokenId = tokenKey(m[1]);
+    ctx.state.principal = await verify(m[1], tokenId);
+    ctx.state.tokenId = tokenId;
     await next();
   };
 }

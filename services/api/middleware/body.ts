@@ -41,12 +41,12 @@ export function jsonBody(options: JsonBodyOptions): ApiMiddleware {
     },
   });
   return async (ctx, next) => {
-    if (BODY_METHODS.has(ctx.method)) {
-      const hasBody = (ctx.request.length ?? 0) > 0 || ctx.get('Transfer-Encoding') !== '';
-      if (hasBody && !ctx.is('application/json')) {
-        const got = ctx.get('Content-Type') || 'no Content-Type';
-        throw new AppError('unsupported_media_type', `request bodies must be application/json (got ${got})`, 415);
-      }
+    // GET, HEAD, DELETE, OPTIONS: no route reads a body, so none is parsed (validators see `{}`).
+    if (!BODY_METHODS.has(ctx.method)) return next();
+    const hasBody = (ctx.request.length ?? 0) > 0 || ctx.get('Transfer-Encoding') !== '';
+    if (hasBody && !ctx.is('application/json')) {
+      const got = ctx.get('Content-Type') || 'no Content-Type';
+      throw new AppError('unsupported_media_type', `request bodies must be application/json (got ${got})`, 415);
     }
     await parse(ctx, next);
   };

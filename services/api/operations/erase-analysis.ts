@@ -110,6 +110,8 @@ async function deleteKeyframes(container: ContainerClient, analysisId: string): 
   try {
     return await deleteKeyframeBlobs(container, analysisId);
   } catch (err) {
+    // No container yet (a dev stack whose worker never ran): there are no keyframes to erase.
+    if ((err as { code?: unknown }).code === 'ContainerNotFound') return 0;
     throw asBlobOutage(err);
   }
 }
