@@ -80,11 +80,11 @@ async function main(): Promise<void> {
 
     section('3. Start api, worker and reconciler');
     const issuer = await createDevIssuer();
-    const [apiPort, reconcilerPort] = await Promise.all([freePort(), freePort()]);
+    const [apiPort, apiMetricsPort, reconcilerPort] = await Promise.all([freePort(), freePort(), freePort()]);
     const base = { ...stack.env, DESIRED_STATE_FILE, WORK_DIR: workDir, LOG_LEVEL: 'info' };
     roles.push(
       startRole('api', {
-        ...base, API_HOST: '127.0.0.1', API_PORT: String(apiPort), AUTH_JWT_PUBLIC_KEY: issuer.publicKeyPem,
+        ...base, API_HOST: '127.0.0.1', API_PORT: String(apiPort), API_METRICS_PORT: String(apiMetricsPort), AUTH_JWT_PUBLIC_KEY: issuer.publicKeyPem,
         AUTH_JWT_ISSUER: issuer.issuer, AUTH_JWT_AUDIENCE: issuer.audience, AUTH_JWT_ALGORITHMS: issuer.algorithm,
       }, logDir, ROOT),
       startRole('worker', { ...base, WORKER_CONCURRENCY: '2' }, logDir, ROOT),

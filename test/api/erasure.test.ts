@@ -12,7 +12,9 @@ import { Worker } from 'bullmq';
 import { UsageLedger } from '../../services/ai/usage-ledger.ts';
 import { createRedis } from '../../services/platform/redis.ts';
 import type { AnalysisRecord, ModelCallRecord } from '../../services/analyses/types.ts';
-import { analysisUsageKey, cacheIndexKey, type ErasureReport } from '../../services/api/operations/erase-analysis.ts';
+import { analysisUsageKey, cacheIndexKey, eraseAnalysis, type ErasureReport } from '../../services/api/operations/erase-analysis.ts';
+import { createBlobServiceClient } from '../../services/platform/blob.ts';
+import { createLogger } from '../../services/platform/logger.ts';
 import { RequestValidators } from '../../services/api/openapi.ts';
 import { resultWith, trendReport } from './analysis-fixtures.ts';
 import { dataOf, errorOf, startApiHarness, TEST_BUCKET, type ApiHarness } from './api-harness.ts';
@@ -169,18 +171,11 @@ erase('analyses:read cannot erase: 403', async () => {
 
 erase('a keyframes container that does not exist yet means no keyframes, not an error', async () => {
   const rec = await createAnalysis('no-container');
-  const missing = h.keyframes!.url.replace(/\/[^/]+$/, '/never-created');
-  const { ContainerClient } = await import('@azure/storage-blob');
-  const { eraseAnalysis } = await import('../../services/api/operations/erase-analysis.ts');
-  const { createBlobServiceClient } = await import('../../services/platform/blob.ts');
-  const container: InstanceType<typeof ContainerClient> = createBlobServiceClient(h.config).getContainerClient(new URL(missing).pathname.split('/').pop() ?? 'x');
-  const report = await eraseAnalysis(
-    { store: h.store, queue: h.queue, s3: h.s3, bucket: TEST_BUCKET, keyframes: container, redis: h.redis, prefix },
-    { subject: 'user-1', tenantId: 'acme', scopes: new Set(['analyses:write']), tier: 'pro' },
-    rec.id,
-    (await import('../../services/platform/logger.ts')).createLogger('test', 'silent'),
-  );
-  assert.equal([report.erased.record, report.erased.keyframes], [true, 0]);
+  const never = createBlobServiceClient(h.config).getContainerClient('never-created');
+  const caller = { subject: 'user-1', tenantId: 'acme', scopes: new Set(['analyses:write']), tier: 'pro' as const };
+  const deps = { store: h.store, queue: h.queue, s3: h.s3, bucket: TEST_BUCKET, keyframes: never, redis: h.redis, prefix };
+  const report = await eraseAnalysis(deps, caller, rec.id, createLogger('test', 'silent'));
+  assert.equal([report.erased.record, report.erased.keyframes, report.erased.tempObject], [true, 0, true]);
 });
 
 erase.after(async () => {

@@ -129,7 +129,11 @@ test('SIGKILL in the middle of 20 jobs: all finish exactly once, no blob written
   for (const r of records) {
     assert.is(r.status, 'succeeded', `${r.id}: ${JSON.stringify(r.error)}`);
     assert.is(completions.get(r.id), 1, `${r.id} completed once in BullMQ`);
-    assert.is(logs.filter((l) => l.event === 'analysis_succeeded' && l.analysisId === r.id).length, 1, `${r.id} stored once`);
+    // Stored as succeeded once: one summary line, or none when worker A stored the result and died before its
+    // line or its BullMQ completion got out, in which case worker B found it done and only cleaned up.
+    const stored = logs.filter((l) => l.event === 'analysis_succeeded' && l.analysisId === r.id).length;
+    const foundDone = b.logs.some((l) => l.analysisId === r.id && typeof l.msg === 'string' && l.msg.startsWith('analysis already succeeded'));
+    assert.ok(stored === 1 || (stored === 0 && foundDone), `${r.id} stored once (summary lines ${stored}, found done on B: ${foundDone})`);
     // Started once, or twice when it was active on the killed worker.
     assert.ok(r.attempts === 1 || r.attempts === 2, `${r.id} attempts ${r.attempts}`);
     if (succeededBeforeKill.has(r.id)) assert.is(r.attempts, 1, `${r.id} finished before the kill and never ran again`);

@@ -143,10 +143,17 @@ test('main.ts analyses an upload with the real coordinator and the emulator, the
   assert.not.ok(await h.s3Exists(key));
   assert.equal(await readdir(workDir), [], 'temp dir removed');
 
-  // The same video again: every keyframe description comes from the response cache, at no cost.
+  // The same video again with the same options: the first analysis is reused (idempotency by content), no call.
   const visionCallsBefore = emulator.calls.count({ route: 'chat/completions', model: 'Llama-3.2-90B-Vision-Instruct' });
+  const same = await h.waitFinal(queue, await h.submit(queue, await h.upload(await bytesOf(videoFile)), { attempts: 2 }));
+  assert.is(same.status, 'succeeded', JSON.stringify(same.error));
+  assert.equal(same.result!.report, r.report);
+  assert.equal(same.result!.modelCalls, []);
+  assert.is(emulator.calls.count({ route: 'chat/completions', model: 'Llama-3.2-90B-Vision-Instruct' }), visionCallsBefore);
+
+  // The same video with other options runs again, and every keyframe description comes from the response cache.
   const key2 = await h.upload(await bytesOf(videoFile));
-  const id2 = await h.submit(queue, key2, { attempts: 2 });
+  const id2 = await h.submit(queue, key2, { attempts: 2, options: { maxKeyframes: 5 } });
   const rec2 = await h.waitFinal(queue, id2);
   assert.is(rec2.status, 'succeeded', JSON.stringify(rec2.error));
   const vision2 = rec2.result!.modelCalls.filter((c) => c.task === 'vision');

@@ -1,2 +1,0 @@
-import { benchPipeline } from '/work/main/bench/pipeline.ts';
-await benchPipeline();
