@@ -22,8 +22,12 @@ export async function apiCall<T>(base: string, token: string, method: string, pa
     headers: { authorization: `Bearer ${token}`, ...(body === undefined ? {} : { 'content-type': 'application/json' }), ...headers },
     ...(body === undefined ? {} : { body: JSON.stringify(body) }),
   });
-  const json = (await res.json().catch(() => ({}))) as { data?: T; error?: { code: string; message: string } };
-  if (!res.ok || json.error) throw new ApiCallError(res.status, json.error?.code ?? 'unknown', json.error?.message ?? res.statusText);
+  const json = (await res.json().catch(() => ({}))) as { data?: T; error?: { code: string; message: string; details?: { problems?: { where: string; message: string }[] } } };
+  if (!res.ok || json.error) {
+    const problems = (json.error?.details?.problems ?? []).map((p) => `${p.where}: ${p.message}`);
+    const message = [json.error?.message ?? res.statusText, ...problems].join('; ');
+    throw new ApiCallError(res.status, json.error?.code ?? 'unknown', `${method} ${path}: ${message}`);
+  }
   return json.data as T;
 }
 

@@ -11,7 +11,7 @@
  *
  * Usage: `npm run demo [-- --video FILE]`. Exit code 0 on success, 1 on any failure (with the failing process's log).
  */
-import { mkdtemp, readdir, rm } from 'node:fs/promises';
+import { mkdtemp, readdir, rm, stat } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { parseArgs } from 'node:util';
@@ -38,8 +38,18 @@ const DESIRED_STATE_FILE = 'desired-state/dev.yml';
 const RECONCILE_INTERVAL_MS = 5000; // the shortest interval the desired-state schema allows
 const ANALYSIS_TIMEOUT_MS = 60_000;
 
+/** How long the processes may take to become ready; a loaded 2-core machine needs tens of seconds to load them. */
+const READY_TIMEOUT_MS = 120_000;
+
 async function chooseVideo(arg: string | undefined, scratch: string): Promise<{ path: string; origin: string }> {
-  if (arg) return { path: resolve(arg), origin: 'from --video' };
+  if (arg) {
+    const path = resolve(arg);
+    const info = await stat(path).catch(() => undefined);
+    if (!info) throw new Error(`--video ${arg}: no such file`);
+    if (!info.isFile()) throw new Error(`--video ${arg}: not a regular file`);
+    if (info.size === 0) throw new Error(`--video ${arg}: the file is empty (0 bytes)`);
+    return { path, origin: 'from --video' };
+  }
   const sample = samplePath('flower.mp4');
   if (sample) return { path: sample, origin: 'sample from ../shared/samples/videos' };
   const made = await makeClip(join(scratch, 'demo-clip.mp4'), { seconds: 6, width: 960, height: 540 });
@@ -99,8 +109,8 @@ async function main(): Promise<void> {
     }));
     watchExit.forEach((w) => w.catch(() => undefined));
     const guard = <T>(p: Promise<T>): Promise<T> => Promise.race([p, ...watchExit.map((w) => w.then(() => new Promise<never>(() => undefined)))]);
-    await guard(waitFor('api /readyz', async () => (await fetch(`${api}/readyz`)).ok, 30_000));
-    await guard(waitFor('reconciler /healthz', async () => (await fetch(`${reconciler}/healthz`)).ok, 30_000));
+    await guard(waitFor('api /readyz', async () => (await fetch(`${api}/readyz`)).ok, READY_TIMEOUT_MS, 500));
+    await guard(waitFor('reconciler /healthz', async () => (await fetch(`${reconciler}/healthz`)).ok, READY_TIMEOUT_MS, 500));
     for (const r of roles) console.log(`  ${r.role.padEnd(10)} pid ${r.child.pid}  log ${r.logFile}`);
     console.log(`  api        ${api}   reconciler ${reconciler}`);
 

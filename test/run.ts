@@ -9,6 +9,7 @@ import { spawn } from 'node:child_process';
 import { readdirSync, statSync } from 'node:fs';
 import { cpus } from 'node:os';
 import { join, relative } from 'node:path';
+import { countFailed, parseSummary } from './support/uvu-summary.ts';
 
 const ROOT = process.cwd();
 const FILE_TIMEOUT_MS = 240_000;
@@ -18,7 +19,7 @@ function findTests(dir: string): string[] {
   for (const name of readdirSync(dir).sort()) {
     const p = join(dir, name);
     if (statSync(p).isDirectory()) {
-      if (name !== 'support' && name !== 'fixtures') out.push(...findTests(p));
+      if (name !== 'support' && name !== 'fixtures' && !name.startsWith('.')) out.push(...findTests(p));
     } else if (name.endsWith('.test.ts')) out.push(p);
   }
   return out;
@@ -31,17 +32,6 @@ interface FileResult {
   skipped: number;
   output: string;
   ms: number;
-}
-
-const ANSI = /\u001b\[[0-9;]*m/g;
-
-function parseSummary(output: string): { total: number; passed: number; skipped: number } | undefined {
-  const clean = output.replace(ANSI, '');
-  const totals = [...clean.matchAll(/Total:\s+(\d+)\s+Passed:\s+(\d+)\s+Skipped:\s+(\d+)/g)];
-  if (totals.length === 0) return undefined;
-  // A file may run several suites in one uvu run: the last summary covers them all.
-  const m = totals[totals.length - 1]!;
-  return { total: Number(m[1]), passed: Number(m[2]), skipped: Number(m[3]) };
 }
 
 function runFile(file: string): Promise<FileResult> {
@@ -78,7 +68,7 @@ function runFile(file: string): Promise<FileResult> {
         resolve({ file, passed: 0, failed: 1, skipped: 0, output: `${output}\n[run] no uvu summary (exit code ${code}): counted as one failure\n`, ms });
         return;
       }
-      let failed = s.total - s.passed - s.skipped;
+      let failed = countFailed(s);
       if (code !== 0 && failed === 0) {
         failed = 1;
         output += `\n[run] exit code ${code} after all tests passed: counted as one failure\n`;
