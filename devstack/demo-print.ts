@@ -67,7 +67,7 @@ function printReport(report: Record<string, unknown>): void {
 /** Prints the drift a pass detected, then the report as the human plan (with its writes). */
 export function printDrift(report: DriftReport): void {
   const drifts = report.resources.flatMap((r) => r.drifts);
-  console.log(`  pass ${report.metadata.passId} detected ${drifts.length} drift item(s):`);
+  console.log(`  pass ${report.metadata.passId} detected ${drifts.length} drift item(s) and corrected them in the same pass:`);
   for (const d of drifts) console.log(`    ~ ${d.resource} ${d.field}: live ${JSON.stringify(d.actual)}, desired ${JSON.stringify(d.desired)} (${d.action}: ${d.reason})`);
   console.log('');
   console.log(renderPlanText(report).split('\n').map((l) => `  ${l}`).join('\n'));
