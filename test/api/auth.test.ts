@@ -146,6 +146,7 @@ badTokens('no tenant claim', async () => {
 
 badTokens('a tenant id that is unsafe in storage keys', async () => {
   await expectInvalid(await token('', { tenant_id: '../other' }), /tenant_id/);
+  for (const tenant_id of ['.', '..', '.hidden']) await expectInvalid(await token('', { tenant_id }), /tenant_id/);
 });
 
 badTokens('not a JWT at all', async () => {

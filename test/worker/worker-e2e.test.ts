@@ -151,9 +151,13 @@ test('main.ts analyses an upload with the real coordinator and the emulator, the
   assert.equal(same.result!.modelCalls, []);
   assert.is(emulator.calls.count({ route: 'chat/completions', model: 'Llama-3.2-90B-Vision-Instruct' }), visionCallsBefore);
 
-  // The same video with other options runs again, and every keyframe description comes from the response cache.
+  // With the content index entry gone (expired), the same video runs again, and every keyframe description comes
+  // from the response cache, at no cost.
+  const contentKeys = await h.redis.keys(`${h.stack.keyPrefix}:content:*`);
+  assert.is(contentKeys.length, 1);
+  await h.redis.del(...contentKeys);
   const key2 = await h.upload(await bytesOf(videoFile));
-  const id2 = await h.submit(queue, key2, { attempts: 2, options: { maxKeyframes: 5 } });
+  const id2 = await h.submit(queue, key2, { attempts: 2 });
   const rec2 = await h.waitFinal(queue, id2);
   assert.is(rec2.status, 'succeeded', JSON.stringify(rec2.error));
   const vision2 = rec2.result!.modelCalls.filter((c) => c.task === 'vision');

@@ -24,8 +24,11 @@ export interface Principal {
   tier: Tier;
 }
 
-/** A tenant id must look like this, because it becomes part of S3 keys (`uploads/<tenant>/…`) and Redis keys. */
-export const TENANT_ID_PATTERN = /^[A-Za-z0-9._-]{1,128}$/;
+/**
+ * A tenant id must look like this, because it becomes part of S3 keys (`uploads/<tenant>/…`) and Redis keys: it
+ * starts with a letter or digit, so `.` and `..` (path segments) and hidden names cannot pass.
+ */
+export const TENANT_ID_PATTERN = /^[A-Za-z0-9][A-Za-z0-9._-]{0,127}$/;
 
 function invalid(message: string): AuthError {
   return new AuthError(401, 'invalid_token', message);
@@ -52,6 +55,6 @@ export function principalFromClaims(payload: JWTPayload): Principal {
   if (typeof payload.sub !== 'string' || payload.sub.length === 0) throw invalid('the token has no sub claim');
   const tenant = payload.tenant_id ?? payload.tid;
   if (typeof tenant !== 'string') throw invalid('the token has no tenant_id (or tid) claim');
-  if (!TENANT_ID_PATTERN.test(tenant)) throw invalid('the token claim tenant_id must be 1-128 characters of A-Z a-z 0-9 . _ -');
+  if (!TENANT_ID_PATTERN.test(tenant)) throw invalid('the token claim tenant_id must be 1-128 characters of A-Z a-z 0-9 . _ -, starting with a letter or digit');
   return { subject: payload.sub, tenantId: tenant, scopes: readScopes(payload), tier: readTier(payload) };
 }
