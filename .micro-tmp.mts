@@ -1,0 +1,40 @@
+import { spawnSync, spawn } from 'node:child_process';
+import { Writable } from 'node:stream';
+import { createDevIssuer } from '/work/main/devstack/dev-keys.ts';
+import { loadConfig } from '/work/main/services/platform/config.ts';
+import { createLogger } from '/work/main/services/platform/logger.ts';
+import { createRedis, waitReady } from '/work/main/services/platform/redis.ts';
+import { createS3Client } from '/work/main/services/platform/aws.ts';
+import { AnalysisStore } from '/work/main/services/analyses/store.ts';
+import { createAnalysisQueue } from '/work/main/services/analyses/queue.ts';
+import { createApp } from '/work/main/services/api/app.ts';
+import { createJwtVerifier } from '/work/main/services/api/auth/jwt-verifier.ts';
+import { listen } from '/work/main/services/api/http-server.ts';
+import Koa from '/work/main/node_modules/koa/dist/koa.mjs';
+
+const issuer = await createDevIssuer();
+const config = loadConfig('api', { REDIS_URL: 'redis://127.0.0.1:6379', REDIS_KEY_PREFIX: 'micro', S3_TEMP_BUCKET: 'bench-temp', S3_ENDPOINT: 'http://127.0.0.1:1', AUTH_JWT_ISSUER: issuer.issuer, AUTH_JWT_AUDIENCE: issuer.audience, AUTH_JWT_PUBLIC_KEY: issuer.publicKeyPem, AUTH_JWT_ALGORITHMS: 'ES256', API_RATE_LIMIT_PER_TENANT_PER_MIN: '100000000', API_RATE_LIMIT_PER_TOKEN_PER_MIN: '100000000' });
+const devnull = new Writable({ write(_c, _e, cb) { cb(); } });
+const logger = createLogger('api', 'info', (await import('node:fs')).createWriteStream('/dev/null'));
+const redis = createRedis(config.REDIS_URL, 'producer', { enableAutoPipelining: true });
+await waitReady(redis);
+const queue = createAnalysisQueue(createRedis(config.REDIS_URL, 'producer'), 'micro', 'q');
+const store = new AnalysisStore(redis, 'micro');
+const { record } = await store.create({ tenantId: 'bench', videoKey: 'uploads/bench/x', tier: 'pro', options: {} });
+const api = createApp({ config, redis, queue, store, s3: createS3Client(config), bucket: 'bench-temp', logger, verifier: createJwtVerifier({ issuer: issuer.issuer, audience: issuer.audience, algorithms: ['ES256'], publicKeyPem: issuer.publicKeyPem }) });
+const body = JSON.stringify({ data: record });
+const bare = new Koa(); bare.use((ctx) => { ctx.body = JSON.parse(body); });
+const token = await issuer.mint({ sub: 'u', tenant_id: 'bench', scope: 'analyses:read' }, { expiresIn: '2h' });
+const N = Number(process.argv[2] ?? 20000);
+for (const [name, app] of [['bare', bare], ['api', api.app], ['bare', bare], ['api', api.app]] as const) {
+  const s = await listen(app.callback(), { host: '127.0.0.1', port: 0 });
+  const url = `${s.url}/v1/analyses/${record.id}`;
+  const run = (n: number) => new Promise<void>((res) => { const c = spawn(process.execPath, ['/work/main/node_modules/autocannon/autocannon.js', '-c', '100', '-a', String(n), '-H', `authorization=Bearer ${token}`, url], { stdio: 'ignore' }); c.on('exit', () => res()); });
+  await run(3000);
+  const c0 = process.cpuUsage(); const t0 = Date.now();
+  await run(N);
+  const c = process.cpuUsage(c0);
+  console.log(name, 'CPU µs/req', Math.round((c.user + c.system) / N), 'wall s', (Date.now() - t0) / 1000);
+  await s.close(1000);
+}
+await store.erase(record); process.exit(0);
