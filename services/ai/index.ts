@@ -15,8 +15,8 @@ export {
   type AssertionSource,
   type CredentialConfig,
   type CredentialOverrides,
-} from './credentials.ts';
-export { awsWebIdentityTokenSource, createStsClient, AZURE_TOKEN_EXCHANGE_AUDIENCE, type AwsWebIdentityOptions } from './aws-web-identity.ts';
+} from '../platform/model-credentials.ts';
+export { awsWebIdentityTokenSource, createStsClient, AZURE_TOKEN_EXCHANGE_AUDIENCE, type AwsWebIdentityOptions } from '../platform/aws-web-identity.ts';
 export { AiMetrics, aiMetricsFor } from './metrics.ts';
 export { validateDeployments, KNOWN_API_VERSIONS, type ModelDeployment, type ModelUse, type ModelTask } from './model-deployment.ts';
 export { costUsd } from './cost.ts';

@@ -8,7 +8,7 @@ import type { Redis } from 'ioredis';
 import type { Config } from '../platform/config.ts';
 import type { Logger } from '../platform/logger.ts';
 import type { AiCoordinatorOptions } from './coordinator.ts';
-import { createModelCredentialFromConfig, type CredentialConfig } from './credentials.ts';
+import { createModelCredentialFromConfig, type CredentialConfig } from '../platform/model-credentials.ts';
 import type { ModelDeployment } from './model-deployment.ts';
 
 /** The configuration fields the coordinator reads. */

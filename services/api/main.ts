@@ -25,7 +25,7 @@ import { isTokenCredential } from '@azure/core-auth';
 import type { ContainerClient } from '@azure/storage-blob';
 import { AnalysisStore } from '../analyses/store.ts';
 import { createAnalysisQueue } from '../analyses/queue.ts';
-import { createModelCredentialFromConfig } from '../ai/credentials.ts';
+import { createModelCredentialFromConfig } from '../platform/model-credentials.ts';
 import { createApp } from './app.ts';
 import { createJwtVerifier, parseAlgorithms } from './auth/jwt-verifier.ts';
 import { listen } from './http-server.ts';

@@ -16,7 +16,7 @@ import { loadDesiredState } from '../platform/desired-state.ts';
 import { ValidationError, errorMessage } from '../platform/errors.ts';
 import { AnalysisStore } from '../analyses/store.ts';
 import { createAiCoordinator } from '../ai/coordinator.ts';
-import { createModelCredentialFromConfig } from '../ai/credentials.ts';
+import { createModelCredentialFromConfig } from '../platform/model-credentials.ts';
 import { closeWorker, createAnalysisWorker, type AnalysisJobSummary } from './worker.ts';
 import { sweepOrphanedJobDirs } from './job-dirs.ts';
 import { ContentIndex } from './content-index.ts';

@@ -21,7 +21,7 @@ import { isTokenCredential, type TokenCredential } from '@azure/core-auth';
 import { Redis } from 'ioredis';
 import { startAiEmulator, type AiEmulator } from '../../devstack/emulators/azure-ai/index.ts';
 import { createAiCoordinator } from '../../services/ai/coordinator.ts';
-import { createModelCredentialFromConfig, type CredentialConfig } from '../../services/ai/credentials.ts';
+import { createModelCredentialFromConfig, type CredentialConfig } from '../../services/platform/model-credentials.ts';
 import { loadConfig } from '../../services/platform/config.ts';
 import { ValidationError } from '../../services/platform/errors.ts';
 import { startTestStack, type TestStack } from '../support/stack.ts';

@@ -17,7 +17,7 @@ import { Redis } from 'ioredis';
 import { startAiEmulator, type AiEmulator } from '../../devstack/emulators/azure-ai/index.ts';
 import { createAiCoordinator } from '../../services/ai/coordinator.ts';
 import { aiCoordinatorOptionsFromConfig } from '../../services/ai/options-from-config.ts';
-import { cachedAssertion, createModelCredential, createModelCredentialFromConfig } from '../../services/ai/credentials.ts';
+import { cachedAssertion, createModelCredential, createModelCredentialFromConfig } from '../../services/platform/model-credentials.ts';
 import { TerminalError, ValidationError } from '../../services/platform/errors.ts';
 import { startTestStack, type TestStack } from '../support/stack.ts';
 import { EMULATOR_MODELS, capturedLogger, deployment, rejection } from './support/ai-harness.ts';

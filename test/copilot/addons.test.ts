@@ -146,6 +146,8 @@ const NO_RESOURCE_TYPE = new Set([
   'application-autoscaling:DescribeScalableTargets',
   'application-autoscaling:DescribeScalingPolicies',
   'application-autoscaling:DescribeScalingActivities',
+  // Issues a token for the calling principal itself (like GetCallerIdentity); narrowed by sts:IdentityTokenAudience.
+  'sts:GetWebIdentityToken',
 ]);
 
 interface Statement {
@@ -197,9 +199,11 @@ test('api may only put and get objects under uploads/ of the temp bucket', () =>
   assert.equal(sub[1], { BucketArn: { 'Fn::ImportValue': { 'Fn::Sub': '${App}-${Env}-TempBucketArn' } } });
 });
 
-test('worker reads and deletes uploads and publishes ContentTrends metrics, nothing else', () => {
+test('worker reads and deletes uploads, publishes ContentTrends metrics and gets Entra-bound web identity tokens, nothing else', () => {
   const { statements, template } = policyOf('worker');
-  assert.equal(statements.flatMap(actions).sort(), ['cloudwatch:PutMetricData', 's3:DeleteObject', 's3:GetObject']);
+  assert.equal(statements.flatMap(actions).sort(), ['cloudwatch:PutMetricData', 's3:DeleteObject', 's3:GetObject', 'sts:GetWebIdentityToken']);
+  const sts = statements.find((s) => actions(s).includes('sts:GetWebIdentityToken'));
+  assert.equal(sts?.Condition, { 'ForAnyValue:StringEquals': { 'sts:IdentityTokenAudience': 'api://AzureADTokenExchange' } });
   assert.is((((template.Parameters as Obj).MetricNamespace as Obj).Default), QUEUE_DEPTH_METRIC.namespace);
 });
 

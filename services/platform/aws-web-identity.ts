@@ -11,7 +11,7 @@
  * 60 s before its `exp`. Nothing here logs the JWT.
  */
 import { GetWebIdentityTokenCommand, STSClient, type STSClientConfig } from '@aws-sdk/client-sts';
-import type { AssertionSource } from './credentials.ts';
+import type { AssertionSource } from './model-credentials.ts';
 
 /** Audience Entra expects in federated identity credentials. */
 export const AZURE_TOKEN_EXCHANGE_AUDIENCE = 'api://AzureADTokenExchange';

@@ -21,8 +21,8 @@ import {
 } from '@azure/identity';
 import type { STSClientConfig } from '@aws-sdk/client-sts';
 import { decodeJwt } from 'jose';
-import { ValidationError } from '../platform/errors.ts';
-import type { Config, Profile } from '../platform/config.ts';
+import { ValidationError } from './errors.ts';
+import type { Config, Profile } from './config.ts';
 import { awsWebIdentityTokenSource, createStsClient } from './aws-web-identity.ts';
 
 /** A function returning a fresh external JWT (for example from AWS STS GetWebIdentityToken). */
