@@ -14,6 +14,7 @@ import { samplePath, makeClip } from '../../devstack/samples.ts';
 import { startAiEmulator, type AiEmulator } from '../../devstack/emulators/azure-ai/index.ts';
 import { BUCKET, CONTAINER, bytesOf, startHarness } from './pipeline-harness.ts';
 import { fixtureDir } from '../media/media-fixtures.ts';
+import { spawnWorker, type WorkerProc } from './worker-process.ts';
 
 const API_KEY = 'e2e-test-key';
 const h = await startHarness('worker-e2e');
@@ -33,18 +34,9 @@ test.after(async () => {
   await fx.cleanup();
 });
 
-/** A worker process: its JSON log lines and a way to wait for one. */
-interface WorkerProc {
-  child: ChildProcess;
-  logs: Array<Record<string, unknown>>;
-  waitLog(pred: (l: Record<string, unknown>) => boolean, timeoutMs?: number): Promise<Record<string, unknown>>;
-  exited: Promise<number | null>;
-}
-
+/** Starts `services/worker/main.ts` against this file's stand-ins (see ./worker-process.ts). */
 function startWorker(queueName: string, workDir: string): WorkerProc {
-  const env: NodeJS.ProcessEnv = {
-    PATH: process.env.PATH,
-    HOME: process.env.HOME,
+  const w = spawnWorker({
     APP_PROFILE: 'dev',
     LOG_LEVEL: 'info',
     REDIS_URL: h.stack.redisUrl,
@@ -66,49 +58,9 @@ function startWorker(queueName: string, workDir: string): WorkerProc {
     WORKER_CONCURRENCY: '2',
     JOB_LOCK_DURATION_MS: '4000',
     SHUTDOWN_GRACE_MS: '10000',
-  };
-  const child = spawn(process.execPath, ['--no-warnings', '--import', 'tsx', 'services/worker/main.ts'], { env, stdio: ['ignore', 'pipe', 'pipe'] });
-  children.add(child);
-  const logs: Array<Record<string, unknown>> = [];
-  const waiters: Array<{ pred: (l: Record<string, unknown>) => boolean; resolve: (l: Record<string, unknown>) => void }> = [];
-  let partial = '';
-  let stderr = '';
-  child.stdout!.on('data', (b: Buffer) => {
-    partial += b.toString();
-    const lines = partial.split('\n');
-    partial = lines.pop() ?? '';
-    for (const line of lines) {
-      if (!line.trim()) continue;
-      let l: Record<string, unknown>;
-      try {
-        l = JSON.parse(line) as Record<string, unknown>;
-      } catch {
-        l = { msg: line };
-      }
-      logs.push(l);
-      if (process.env.TEST_VERBOSE) process.stdout.write(`    [worker] ${line}\n`);
-      for (const w of [...waiters]) if (w.pred(l)) {
-        waiters.splice(waiters.indexOf(w), 1);
-        w.resolve(l);
-      }
-    }
   });
-  child.stderr!.on('data', (b: Buffer) => (stderr += b.toString()));
-  const exited = new Promise<number | null>((resolve) => child.once('exit', (code) => resolve(code)));
-  return {
-    child,
-    logs,
-    exited,
-    waitLog: (pred, timeoutMs = 60_000) => {
-      const found = logs.find(pred);
-      if (found) return Promise.resolve(found);
-      return new Promise((resolve, reject) => {
-        const t = setTimeout(() => reject(new Error(`log line not seen in ${timeoutMs} ms; stderr: ${stderr.slice(-2000)}; last logs: ${JSON.stringify(logs.slice(-5))}`)), timeoutMs);
-        waiters.push({ pred, resolve: (l) => (clearTimeout(t), resolve(l)) });
-        void exited.then((code) => reject(new Error(`worker exited (${code}) before the log line; stderr: ${stderr.slice(-2000)}`)));
-      });
-    },
-  };
+  children.add(w.child);
+  return w;
 }
 
 const videoFile = samplePath('flower.mp4') ?? (await makeClip(fx.path('clip.mp4'), { seconds: 5 }));
