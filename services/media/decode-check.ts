@@ -61,6 +61,26 @@ export function decodeFailure(err: unknown, out: FfmpegOutput): unknown {
   return new BadVideoError('corrupt_video', `video could not be decoded: ${out.errorSummary(err.message)}`, undefined, { cause: err });
 }
 
+/**
+ * Runs one ffmpeg decode whose output `out` parses (showinfo frames, progress, error lines).
+ * @returns ffmpeg's wall-clock time, ms.
+ * @throws BadVideoError `corrupt_video` when ffmpeg exits non-zero ({@link decodeFailure});
+ *   ToolTimeoutError / ToolAbortedError / ToolMissingError unchanged.
+ */
+export async function runDecode(args: string[], out: FfmpegOutput, o: { timeoutMs: number; signal?: AbortSignal }): Promise<number> {
+  try {
+    const { durationMs } = await runTool('ffmpeg', args, {
+      timeoutMs: o.timeoutMs,
+      onStderrLine: out.onStderrLine,
+      onStdoutLine: out.onStdoutLine,
+      ...(o.signal ? { signal: o.signal } : {}),
+    });
+    return durationMs;
+  } catch (err) {
+    throw decodeFailure(err, out);
+  }
+}
+
 /** What a stand-alone decode check found. */
 export interface DecodeCheck {
   /** Key frames decoded. */
@@ -85,17 +105,7 @@ export async function checkDecodes(path: string, probe: VideoProbe, o: { timeout
     '-map', `0:${probe.videoStreamIndex}`, '-vf', 'showinfo', '-f', 'null', '-',
     ...readToEndOutputArgs(probe),
   ];
-  let durationMs: number;
-  try {
-    ({ durationMs } = await runTool('ffmpeg', args, {
-      timeoutMs: o.timeoutMs,
-      onStderrLine: out.onStderrLine,
-      onStdoutLine: out.onStdoutLine,
-      ...(o.signal ? { signal: o.signal } : {}),
-    }));
-  } catch (err) {
-    throw decodeFailure(err, out);
-  }
+  const durationMs = await runDecode(args, out, o);
   if (out.frames.length === 0) throw new BadVideoError('corrupt_video', 'video has no decodable key frame');
   assertComplete(out.lastOutTimeUs, probe);
   return { keyframes: out.frames.length, dataEndSec: (out.lastOutTimeUs ?? 0) / 1e6, durationMs };

@@ -19,12 +19,11 @@ import { readdir, rm, stat } from 'node:fs/promises';
 import { join } from 'node:path';
 import sharp from 'sharp';
 import { BadVideoError } from './bad-video-error.ts';
-import { assertComplete, CHECKED_DECODE_GLOBAL_ARGS, decodeFailure, keyframeInputArgs, readToEndOutputArgs } from './decode-check.ts';
+import { assertComplete, CHECKED_DECODE_GLOBAL_ARGS, keyframeInputArgs, readToEndOutputArgs, runDecode } from './decode-check.ts';
 import { FfmpegOutput } from './ffmpeg-output.ts';
 import { chooseSampling, sampleTimes, selectFrames } from './keyframe-selection.ts';
 import { dHash, NEAR_DUPLICATE_MAX_DISTANCE } from './perceptual-hash.ts';
 import { SAFE_INPUT_ARGS, type VideoProbe } from './probe.ts';
-import { runTool } from './process.ts';
 
 /** Longest side of an extracted frame, px: Llama 3.2 Vision's image limit (reference/azure-ai-inference.md). */
 export const MAX_FRAME_SIDE_PX = 1120;
@@ -185,16 +184,7 @@ async function keyframePass(path: string, probe: VideoProbe, o: KeyframeOptions,
     '-f', 'image2', join(o.outDir, 'kf-%05d.jpg'),
     ...readToEndOutputArgs(probe),
   ];
-  try {
-    await runTool('ffmpeg', args, {
-      timeoutMs: o.timeoutMs,
-      onStderrLine: out.onStderrLine,
-      onStdoutLine: out.onStdoutLine,
-      ...(o.signal ? { signal: o.signal } : {}),
-    });
-  } catch (err) {
-    throw decodeFailure(err, out);
-  }
+  await runDecode(args, out, o);
   assertComplete(out.lastOutTimeUs, probe);
   const files = await framesOnDisk(o.outDir, 'kf-');
   if (files.length !== out.frames.length) {
@@ -221,11 +211,7 @@ async function seekSamples(path: string, probe: VideoProbe, times: number[], o: 
         '-map', `0:${probe.videoStreamIndex}`, '-frames:v', '1', '-fps_mode', 'passthrough',
         '-vf', `${fitScaleFilter(maxSide)},showinfo`, '-q:v', String(JPEG_QSCALE), '-f', 'image2', '-update', '1', file,
       ];
-      try {
-        await runTool('ffmpeg', args, { timeoutMs: o.timeoutMs, onStderrLine: out.onStderrLine, ...(o.signal ? { signal: o.signal } : {}) });
-      } catch (err) {
-        throw decodeFailure(err, out);
-      }
+      await runDecode(args, out, o);
       const f = out.frames[0];
       // A seek past the last frame writes nothing: that time simply yields no sample.
       if (f && (await stat(file).catch(() => undefined))) results[i] = { path: file, timestampSec: clampTime(t + f.ptsTime, probe), source: 'sample' };
@@ -246,11 +232,7 @@ async function scanSamples(path: string, probe: VideoProbe, times: number[], o: 
     '-vf', `${spacingSelectFilter(spacing, { fromSec: times[0] ?? 0 })},${fitScaleFilter(maxSide)},showinfo`,
     '-q:v', String(JPEG_QSCALE), '-f', 'image2', join(o.outDir, 'scan-%05d.jpg'),
   ];
-  try {
-    await runTool('ffmpeg', args, { timeoutMs: o.timeoutMs, onStderrLine: out.onStderrLine, ...(o.signal ? { signal: o.signal } : {}) });
-  } catch (err) {
-    throw decodeFailure(err, out);
-  }
+  await runDecode(args, out, o);
   const files = await framesOnDisk(o.outDir, 'scan-');
   if (files.length !== out.frames.length) throw new Error(`sampling pass: ffmpeg wrote ${files.length} files but reported ${out.frames.length} frames`);
   return files.map((p, i) => ({ path: p, timestampSec: clampTime(out.frames[i]!.ptsTime, probe), source: 'sample' as const }));
