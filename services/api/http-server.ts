@@ -8,6 +8,8 @@
  * side (Node.js docs, `server.headersTimeout`).
  */
 import { createServer, type RequestListener, type Server } from 'node:http';
+import { randomUUID } from 'node:crypto';
+import type { Duplex } from 'node:stream';
 import type { AddressInfo } from 'node:net';
 
 /** Options of {@link listen}. */
@@ -42,6 +44,31 @@ export interface RunningServer {
   close(graceMs: number): Promise<{ cutRequests: number }>;
 }
 
+/**
+ * Answers a request Node's HTTP parser rejected before Koa saw it (headers too large: 431; a malformed request
+ * line or an unknown method: 400) in the same `{ error }` envelope as every other answer, with a fresh request id,
+ * then closes the connection. Nothing is answered on a socket that is already gone or mid-response.
+ */
+export function answerClientError(err: NodeJS.ErrnoException, socket: Duplex): void {
+  if (!socket.writable || (socket as Duplex & { _httpMessage?: unknown })._httpMessage) {
+    socket.destroy();
+    return;
+  }
+  const tooLarge = err.code === 'HPE_HEADER_OVERFLOW';
+  const status = tooLarge ? 431 : 400;
+  const body = JSON.stringify({
+    error: {
+      code: tooLarge ? 'headers_too_large' : 'bad_request',
+      message: tooLarge ? 'the request headers are too large' : 'the request could not be parsed as HTTP',
+      requestId: randomUUID(),
+    },
+  });
+  socket.end(
+    `HTTP/1.1 ${status} ${tooLarge ? 'Request Header Fields Too Large' : 'Bad Request'}\r\n` +
+      `content-type: application/json; charset=utf-8\r\ncontent-length: ${Buffer.byteLength(body)}\r\nconnection: close\r\n\r\n${body}`,
+  );
+}
+
 /** Starts `handler` on `host:port`. @throws the listen error (e.g. EADDRINUSE). */
 export async function listen(handler: RequestListener, options: HttpServerOptions): Promise<RunningServer> {
   const o = { ...DEFAULT_HTTP_SERVER_OPTIONS, ...options };
@@ -49,6 +76,7 @@ export async function listen(handler: RequestListener, options: HttpServerOption
   server.requestTimeout = o.requestTimeoutMs;
   server.keepAliveTimeout = o.keepAliveTimeoutMs;
   server.headersTimeout = o.headersTimeoutMs;
+  server.on('clientError', answerClientError);
   let active = 0;
   let closing = false;
   server.on('request', (_req, res) => {

@@ -149,6 +149,9 @@ function toProblems(errors: ErrorObject[], role: Role): Problem[] {
       message = `is required for the ${role} role`;
     } else if (e.keyword === 'additionalProperties') {
       continue; // only known variables are collected, so this cannot come from the environment
+    } else if (e.keyword === 'enum') {
+      const allowed = (e.params as { allowedValues: unknown[] }).allowedValues.map(String);
+      message = `must be one of ${allowed.join(', ')}`;
     } else if (e.keyword === 'false schema') {
       message = 'is not allowed outside the dev profile (use an identity, not a key)';
     } else if (e.keyword === 'anyOf') {

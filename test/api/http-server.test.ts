@@ -6,6 +6,7 @@ import { suite } from 'uvu';
 import * as assert from 'uvu/assert';
 import { spawn } from 'node:child_process';
 import { once } from 'node:events';
+import { connect } from 'node:net';
 import Koa from 'koa';
 import { startTestStack } from '../support/stack.ts';
 import { createDevIssuer } from '../../devstack/dev-keys.ts';
@@ -38,6 +39,37 @@ server('finishes the request in flight, refuses new connections, and reports not
   release();
   assert.equal(await inFlight, { status: 200, body: { data: 'finished' } });
   assert.equal(await closed, { cutRequests: 0 });
+});
+
+/** Sends raw bytes and returns the whole answer (status line, headers, body) once the server closes. */
+async function raw(port: number, request: string): Promise<string> {
+  const socket = connect({ host: '127.0.0.1', port });
+  await once(socket, 'connect');
+  let answer = '';
+  socket.on('data', (b: Buffer) => (answer += b.toString()));
+  socket.write(request);
+  await once(socket, 'close');
+  return answer;
+}
+
+server('requests the HTTP parser rejects still get the JSON envelope with a request id', async () => {
+  const app = new Koa();
+  app.use((ctx) => {
+    ctx.body = { data: 'never reached' };
+  });
+  const s = await listen(app.callback(), { host: '127.0.0.1', port: 0 });
+  try {
+    const huge = await raw(s.port, `GET /v1/analyses HTTP/1.1\r\nHost: x\r\nX-Big: ${'a'.repeat(100_000)}\r\n\r\n`);
+    assert.match(huge, /^HTTP\/1\.1 431 /);
+    const hugeBody = JSON.parse(huge.slice(huge.indexOf('\r\n\r\n') + 4)) as { error: { code: string; requestId: string } };
+    assert.is(hugeBody.error.code, 'headers_too_large');
+    assert.match(hugeBody.error.requestId, /^[0-9a-f-]{36}$/);
+    const bad = await raw(s.port, 'FOO / HTTP/1.1\r\nHost: x\r\n\r\n');
+    assert.match(bad, /^HTTP\/1\.1 400 /);
+    assert.is((JSON.parse(bad.slice(bad.indexOf('\r\n\r\n') + 4)) as { error: { code: string } }).error.code, 'bad_request');
+  } finally {
+    await s.close(1000);
+  }
 });
 
 server('cuts what is still running when the grace period ends', async () => {
