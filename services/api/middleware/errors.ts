@@ -82,7 +82,8 @@ export function errors(rootLogger: Logger): ApiMiddleware {
     }
     const log = ctx.state.log ?? rootLogger;
     const appErr = toAppError(thrown);
-    if (appErr.status >= 500) log.error({ err: thrown, code: appErr.code }, 'request failed');
+    // 501 answers a method the API never supports (TRACE, …): the client's mistake, not a server fault.
+    if (appErr.status >= 500 && appErr.status !== 501) log.error({ err: thrown, code: appErr.code }, 'request failed');
     else log.debug({ code: appErr.code, reason: appErr.message }, 'request rejected');
     if (ctx.headerSent) return; // nothing more can be said to the client; the log has it
     ctx.remove('Location');
