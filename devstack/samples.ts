@@ -32,7 +32,8 @@ export interface ClipOptions {
 }
 
 /**
- * Renders an H.264/AAC MP4 of three visibly different scenes (test pattern, colour gradient, moving mandelbrot)
+ * Renders an H.264/AAC MP4 of three visibly different scenes (moving test pattern, SMPTE colour bars, moving mandelbrot; all deterministic,
+ * so the same options always give the same frames)
  * with ffmpeg's lavfi sources, so keyframe selection has real cuts to find.
  * @returns `out`.
  * @throws Error with ffmpeg's stderr when ffmpeg fails or is missing.
@@ -47,7 +48,7 @@ export async function makeClip(out: string, o: ClipOptions = {}): Promise<string
   const args = [
     '-hide_banner', '-v', 'error', '-nostdin', '-y',
     '-f', 'lavfi', '-i', `testsrc2=size=${size}:rate=${fps}:duration=${part}`,
-    '-f', 'lavfi', '-i', `gradients=size=${size}:rate=${fps}:duration=${part}:speed=0.05`,
+    '-f', 'lavfi', '-i', `smptehdbars=size=${size}:rate=${fps}:duration=${part}`,
     '-f', 'lavfi', '-i', `mandelbrot=size=${size}:rate=${fps}`,
     ...(o.audio === false ? [] : ['-f', 'lavfi', '-i', `sine=frequency=440:duration=${seconds}`]),
     '-filter_complex', `[0:v]setsar=1[a];[1:v]setsar=1[b];[2:v]trim=duration=${part},setpts=PTS-STARTPTS,setsar=1[c];[a][b][c]concat=n=3:v=1:a=0[v]`,
