@@ -22,7 +22,6 @@ import { Writable } from 'node:stream';
 import { finished } from 'node:stream/promises';
 import { PutObjectCommand } from '@aws-sdk/client-s3';
 import { Upload } from '@aws-sdk/lib-storage';
-import { Redis } from 'ioredis';
 import { createS3Client } from '../services/platform/aws.ts';
 import { loadConfig } from '../services/platform/config.ts';
 import { createLogger } from '../services/platform/logger.ts';
@@ -35,6 +34,7 @@ import { startWorkerRuntime } from '../services/worker/worker-runtime.ts';
 import { startDevStack } from '../devstack/stack.ts';
 import { SAMPLES_DIR, samplePath } from '../devstack/samples.ts';
 import { S3RVER_CREDENTIALS } from '../devstack/standins/s3.ts';
+import { deleteKeysWithPrefix } from '../devstack/standins/redis.ts';
 import { make1080pClip } from './keyframes.ts';
 
 const MIB = 1024 * 1024;
@@ -236,7 +236,7 @@ export async function benchEndToEnd(scratch: string): Promise<PipelineBenchRow[]
     await runtime.stop(10_000);
     await queue.close();
     producer.disconnect();
-    await deleteKeys(general, stack.keyPrefix);
+    await deleteKeysWithPrefix(general, stack.keyPrefix);
     general.disconnect();
     s3.destroy();
     await stack.close();
@@ -256,14 +256,6 @@ export async function benchEndToEnd(scratch: string): Promise<PipelineBenchRow[]
   return rows;
 }
 
-async function deleteKeys(r: Redis, prefix: string): Promise<void> {
-  let cursor = '0';
-  do {
-    const [next, keys] = await r.scan(cursor, 'MATCH', `${prefix}*`, 'COUNT', 500);
-    cursor = next;
-    if (keys.length) await r.del(...keys);
-  } while (cursor !== '0');
-}
 
 /** `npm run bench -- pipeline`: both parts, in a scratch dir removed at the end. */
 export async function benchPipeline(): Promise<void> {

@@ -63,3 +63,16 @@ export async function startRedis(preferredUrl?: string): Promise<RedisStandIn> {
     },
   };
 }
+
+/**
+ * Deletes every key that starts with `prefix` (SCAN in pages of 500, so a large keyspace never blocks Redis).
+ * Used to leave nothing behind after a test file or a benchmark run.
+ */
+export async function deleteKeysWithPrefix(redis: Redis, prefix: string): Promise<void> {
+  let cursor = '0';
+  do {
+    const [next, keys] = await redis.scan(cursor, 'MATCH', `${prefix}*`, 'COUNT', 500);
+    cursor = next;
+    if (keys.length) await redis.del(...keys);
+  } while (cursor !== '0');
+}

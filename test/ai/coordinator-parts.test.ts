@@ -14,8 +14,8 @@ import { validateDeployments, type ModelDeployment } from '../../services/ai/mod
 import { ModelRouter } from '../../services/ai/model-router.ts';
 import { checkDescribeImage, DEFAULT_REQUEST_LIMITS } from '../../services/ai/request-limits.ts';
 import { errorDetails, isRetryableStatus } from '../../services/ai/model-attempt.ts';
-import { ValidationError } from '../../services/platform/errors.ts';
 import type { ModelSpec } from '../../services/platform/desired-state.ts';
+import { problems } from '../support/problems.ts';
 
 /** Compile-time check: a desired-state model entry is a ModelDeployment (typecheck fails otherwise). */
 export const fromDesiredState = (s: ModelSpec): ModelDeployment => s;
@@ -32,15 +32,6 @@ function deployment(over: Partial<ModelDeployment> = {}): ModelDeployment {
   };
 }
 
-function problems(fn: () => unknown): string[] {
-  try {
-    fn();
-  } catch (e) {
-    if (e instanceof ValidationError) return e.problems.map((p) => `${p.where}: ${p.message}`);
-    throw e;
-  }
-  throw new Error('expected a ValidationError');
-}
 
 test('stripReasoning removes think blocks, a stray closing tag and an unclosed block', () => {
   assert.is(stripReasoning('<think>\nweigh options\n</think>\n\n{"a":1}'), '{"a":1}');

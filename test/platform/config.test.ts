@@ -3,16 +3,8 @@ import * as assert from 'uvu/assert';
 import { spawnSync } from 'node:child_process';
 import { loadConfig, redactedConfig } from '../../services/platform/config.ts';
 import { ValidationError } from '../../services/platform/errors.ts';
+import { problems } from '../support/problems.ts';
 
-function problems(fn: () => unknown): string[] {
-  try {
-    fn();
-  } catch (e) {
-    if (e instanceof ValidationError) return e.problems.map((p) => `${p.where}: ${p.message}`);
-    throw e;
-  }
-  throw new Error('expected a ValidationError');
-}
 
 test('reconciler defaults apply and numbers are coerced', () => {
   const c = loadConfig('reconciler', { REDIS_URL: 'redis://127.0.0.1:6379', DESIRED_STATE_FILE: 'd.yml', RECONCILE_INTERVAL_MS: '5000' });

@@ -5,7 +5,7 @@
  */
 import { randomBytes } from 'node:crypto';
 import { Redis } from 'ioredis';
-import { startRedis, type RedisStandIn } from '../../devstack/standins/redis.ts';
+import { deleteKeysWithPrefix, startRedis, type RedisStandIn } from '../../devstack/standins/redis.ts';
 import { startS3, type S3StandIn } from '../../devstack/standins/s3.ts';
 import { startAzurite, type BlobStandIn } from '../../devstack/standins/azurite.ts';
 import { startAwsEmulator, type AwsEmulator, type AwsEmulatorOptions } from '../../devstack/emulators/aws/index.ts';
@@ -67,12 +67,7 @@ export async function startTestStack(name: string, o: TestStackOptions = {}): Pr
 async function cleanupPrefix(redis: RedisStandIn, prefix: string): Promise<void> {
   const r = new Redis(redis.url, { maxRetriesPerRequest: 1 });
   try {
-    let cursor = '0';
-    do {
-      const [next, keys] = await r.scan(cursor, 'MATCH', `${prefix}*`, 'COUNT', 500);
-      cursor = next;
-      if (keys.length) await r.del(...keys);
-    } while (cursor !== '0');
+    await deleteKeysWithPrefix(r, prefix);
   } finally {
     r.disconnect();
   }
