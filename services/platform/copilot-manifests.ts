@@ -95,7 +95,7 @@ export function loadCopilotApp(rootDir: string): CopilotApp {
   const rel = (abs: string): string => relative(rootDir, abs).split(sep).join('/');
   const read = (abs: string, cloudFormation = false): YamlSource => {
     const src = parseYamlSource(readFileSync(abs, 'utf8'), rel(abs), { cloudFormation });
-    problems.push(...src.problems);
+    problems.push(...src.problems.map((p) => (p.pointer ? { where: `${p.where} ${p.pointer}`, message: p.message } : { where: p.where, message: p.message })));
     return src;
   };
   const mapOf = (src: YamlSource): PlainObject => {

@@ -68,6 +68,32 @@ function lineColumn(where: string): { line: number; column: number } {
   return m ? { line: Number(m[1]), column: Number(m[2]) } : { line: 1, column: 1 };
 }
 
+/** Why a file could not be read, in words, with the system error code: `no such file (ENOENT)`. */
+function readFailure(err: unknown): string {
+  const code = (err as NodeJS.ErrnoException).code;
+  const words: Record<string, string> = {
+    ENOENT: 'no such file',
+    EACCES: 'permission denied',
+    EISDIR: 'is a directory, not a file',
+    ENOTDIR: 'a part of the path is not a directory',
+  };
+  return code && words[code] ? `${words[code]} (${code})` : errorMessage(err);
+}
+
+/**
+ * The first sign that a text is not a UTF-8 text file: a NUL character or a byte sequence that is not UTF-8
+ * (decoded as U+FFFD by `readFile(..., 'utf8')`), with its position; `undefined` for text.
+ */
+function notText(text: string): { line: number; column: number; message: string } | undefined {
+  const at = text.search(/[\u0000\uFFFD]/);
+  if (at < 0) return undefined;
+  const before = text.slice(0, at);
+  const line = before.split('\n').length;
+  const column = at - before.lastIndexOf('\n');
+  const what = text[at] === '\u0000' ? 'a NUL byte' : 'bytes that are not UTF-8';
+  return { line, column, message: `not a text file: ${what} here; a desired state is a UTF-8 YAML document` };
+}
+
 /**
  * Parses and validates a desired-state document held in memory.
  * @param text the YAML source.
@@ -78,13 +104,15 @@ function lineColumn(where: string): { line: number; column: number } {
  *   `file:line:column /json/pointer`, sorted by position.
  */
 export function parseDesiredState(text: string, file: string, vars: Readonly<Record<string, string>>): DesiredState {
+  const binary = notText(text);
+  if (binary) fail(file, [problem(file, binary.line, binary.column, '/', binary.message)]);
   const source = parseYamlSource(text, file);
   if (source.problems.length > 0) {
     // Later syntax errors mostly cascade from the first one: show a few, and say how many were left out.
     const all = source.problems
-      .map((p) => ({ ...lineColumn(p.where), message: p.message }))
+      .map((p) => ({ ...lineColumn(p.where), pointer: p.pointer ?? '/', message: p.message }))
       .sort((a, b) => a.line - b.line || a.column - b.column);
-    const shown = all.slice(0, MAX_SYNTAX_PROBLEMS).map((p) => problem(file, p.line, p.column, '/', `YAML: ${p.message}`));
+    const shown = all.slice(0, MAX_SYNTAX_PROBLEMS).map((p) => problem(file, p.line, p.column, p.pointer, `YAML: ${p.message}`));
     const more = all.length - shown.length;
     if (more > 0) shown[shown.length - 1]!.message += ` (and ${more} more syntax error${more === 1 ? '' : 's'} after it)`;
     fail(file, shown);
@@ -123,7 +151,8 @@ export async function loadDesiredState(file: string, vars: Readonly<Record<strin
     text = await readFile(file, 'utf8');
   } catch (err) {
     if (err instanceof ValidationError) throw err;
-    throw new ValidationError(`cannot read desired state ${file}: ${errorMessage(err)}`, [{ where: file, message: errorMessage(err) }], 'invalid_desired_state');
+    const reason = readFailure(err);
+    throw new ValidationError(`cannot read desired state ${file} (1 problem):`, [{ where: file, message: reason }], 'invalid_desired_state');
   }
   return parseDesiredState(text, file, vars);
 }

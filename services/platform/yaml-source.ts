@@ -11,6 +11,11 @@
 import { isAlias, isMap, isScalar, isSeq, LineCounter, parseDocument, type Document, type Node } from 'yaml';
 import type { Problem } from './errors.ts';
 
+/** A syntax problem; `pointer` (RFC 6901) when the problem belongs to a path of the document (duplicate keys). */
+export interface YamlProblem extends Problem {
+  pointer?: string;
+}
+
 /** A 1-based line and column in a source file. */
 export interface SourcePosition {
   line: number;
@@ -34,8 +39,11 @@ export interface YamlSource {
   readonly file: string;
   /** The parsed value; `null` for an empty document. */
   readonly value: unknown;
-  /** Syntax errors and warnings (duplicate keys, unknown tags, ...), each at `file:line:column`. */
-  readonly problems: Problem[];
+  /**
+   * Syntax errors and warnings (duplicate keys, unknown tags, ...), each at `file:line:column`; a duplicate key also
+   * carries the JSON pointer of the duplicated key.
+   */
+  readonly problems: YamlProblem[];
   /**
    * Finds the node at a JSON path. With `key: true` and a path ending in an object key, the position is the key's
    * (where an editor should put the cursor for "unknown field x"). A path that does not fully exist resolves to
@@ -91,11 +99,20 @@ export function parseYamlSource(text: string, file: string, options: ParseYamlOp
   const cfn = options.cloudFormation === true;
   const lineCounter = new LineCounter();
   const doc = parseDocument(text, { lineCounter, customTags: cfn ? CFN_CUSTOM_TAGS : [] });
-  const problems: Problem[] = [];
+  const problems: YamlProblem[] = [];
+  const duplicates = duplicateKeys(doc, lineCounter);
   for (const e of [...doc.errors, ...doc.warnings]) {
     const pos = e.linePos?.[0];
-    const firstLine = e.message.split('\n')[0] ?? e.message;
-    problems.push({ where: pos ? `${file}:${pos.line}:${pos.col}` : file, message: firstLine.replace(/ at line \d+, column \d+:?$/, '') });
+    const where = pos ? `${file}:${pos.line}:${pos.col}` : file;
+    const duplicate = e.code === 'DUPLICATE_KEY' ? duplicates.get(e.pos[0]) : undefined;
+    if (duplicate) {
+      problems.push({ where, pointer: jsonPointer(duplicate.path), message: `duplicate key \`${duplicate.key}\` (first at line ${duplicate.firstLine}); a key may appear once per mapping` });
+    } else if (e.code === 'MULTIPLE_DOCS') {
+      problems.push({ where, message: 'a second YAML document starts here (`---`); this file must hold exactly one document: remove the separator or split the file' });
+    } else {
+      const firstLine = e.message.split('\n')[0] ?? e.message;
+      problems.push({ where, message: firstLine.replace(/ at line \d+, column \d+:?$/, '') });
+    }
   }
   const positionOf = (node: Node | null | undefined): SourcePosition => {
     let offset = node?.range?.[0] ?? 0;
@@ -153,6 +170,39 @@ export function parseYamlSource(text: string, file: string, options: ParseYamlOp
       return `${file}:${position.line}:${position.column} ${jsonPointer(path)}`;
     },
   };
+}
+
+/** A repeated mapping key: its path (the duplicate's), the key as written, and the line of its first occurrence. */
+interface DuplicateKey {
+  path: PathSegment[];
+  key: string;
+  firstLine: number;
+}
+
+/**
+ * Finds every repeated key of every mapping, by the source offset of the repeated key node (the offset that `yaml`
+ * gives its DUPLICATE_KEY error), so that the error can name the key and its JSON path.
+ */
+function duplicateKeys(doc: Document, lineCounter: LineCounter): Map<number, DuplicateKey> {
+  const found = new Map<number, DuplicateKey>();
+  const seen = new Set<unknown>();
+  const walk = (node: unknown, path: PathSegment[]): void => {
+    if (node === null || typeof node !== 'object' || seen.has(node)) return;
+    seen.add(node);
+    if (isMap(node)) {
+      const first = new Map<string, number>();
+      for (const pair of node.items) {
+        const key = isScalar(pair.key) ? String(pair.key.value) : String(pair.key);
+        const offset = (pair.key as Node | null)?.range?.[0] ?? 0;
+        const earlier = first.get(key);
+        if (earlier === undefined) first.set(key, offset);
+        else found.set(offset, { path: [...path, key], key, firstLine: lineCounter.linePos(earlier).line });
+        walk(pair.value, [...path, key]);
+      }
+    } else if (isSeq(node)) node.items.forEach((item, i) => walk(item, [...path, i]));
+  };
+  walk(doc.contents, []);
+  return found;
 }
 
 /** Converts the YAML AST to plain data, turning CloudFormation tags into their long form. */

@@ -174,7 +174,20 @@ broken('every use the pipeline calls must be served by a model', () => {
 });
 
 broken('duplicate keys are a YAML error', () => {
-  assert.equal(problems(edit(7, '    cluster: content-trends-test', '    cluster: other')), [`${FILE}:8:5 /: YAML: Map keys must be unique`]);
+  assert.equal(problems(edit(7, '    cluster: content-trends-test', '    cluster: other')), [
+    `${FILE}:8:5 /spec/ecs/cluster: YAML: duplicate key \`cluster\` (first at line 7); a key may appear once per mapping`,
+  ]);
+});
+
+broken('a second YAML document in the file is named, with what to do', () => {
+  const lines = problems(`${edit(7, '    cluster: content-trends-test')}\n---\nkind: Other\n`);
+  assert.is(lines.length, 1);
+  assert.match(lines[0]!, /^desired-state\/test\.yml:\d+:1 \/: YAML: a second YAML document starts here \(`---`\); this file must hold exactly one document/);
+});
+
+broken('a binary file is refused as not text, with the position of the first bad byte', () => {
+  assert.equal(problems('apiVersion: x\nki\u0000nd: y\n'), [`${FILE}:2:3 /: not a text file: a NUL byte here; a desired state is a UTF-8 YAML document`]);
+  assert.equal(problems('\uFFFD\uFFFDELF'), [`${FILE}:1:1 /: not a text file: bytes that are not UTF-8 here; a desired state is a UTF-8 YAML document`]);
 });
 
 broken('all problems of a document are reported together, in source order', () => {
@@ -203,7 +216,7 @@ broken('a missing file is a ValidationError naming it', async () => {
     assert.unreachable();
   } catch (e) {
     assert.instance(e, ValidationError);
-    assert.match((e as ValidationError).message, /^cannot read desired state desired-state\/nope\.yml: ENOENT/);
+    assert.equal((e as ValidationError).render(), 'cannot read desired state desired-state/nope.yml (1 problem):\n  - desired-state/nope.yml: no such file (ENOENT)');
   }
 });
 

@@ -464,7 +464,7 @@ test('broken: Fargate size, min above max, unknown field, duplicate key, unknown
     { where: `${f}:${positionOf(jobs, '5-2')} /count/range`, message: 'min 5 is above max 2' },
     { where: `${f}:${positionOf(jobs, 'healthchek')} /healthchek`, message: 'unknown field `healthchek`' },
     { where: `${f}:${positionOf(jobs, 'prod:')} /environments/prod`, message: 'no environment `prod`: copilot/environments/ has dev' },
-    { where: `${f}:${positionOf(jobs, 'memory', 0, 1)}`, message: 'Map keys must be unique' },
+    { where: `${f}:${positionOf(jobs, 'memory', 0, 1)} /memory`, message: 'duplicate key `memory` (first at line 6); a key may appear once per mapping' },
   ], render(problems));
 });
 
