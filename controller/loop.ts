@@ -11,13 +11,18 @@
  * Failures are handled at two levels: a failed write backs off only its resource (`resource-backoff.ts`), the
  * other resources go on at the normal interval; a pass that could not run at all (invalid document, cluster
  * unreadable, Redis down) backs off the whole loop, doubling the interval up to `maxBackoffMs`.
+ *
+ * After each pass the leader publishes the worker's queue-depth metric (`publishQueueMetric`, from what that pass
+ * observed), so the metric is as fresh as the pass interval (60 s by default, CloudWatch's standard period). Its
+ * outcome is a `queueMetric` event; a failed publication never fails the pass.
  */
 import { EventEmitter } from 'node:events';
 import { watch, type FSWatcher } from 'node:fs';
 import { basename, dirname } from 'node:path';
 import type { DesiredState } from '../services/platform/desired-state.ts';
 import { ValidationError, errorMessage } from '../services/platform/errors.ts';
-import type { DriftReport } from './types.ts';
+import type { DriftReport, ObservedState } from './types.ts';
+import type { QueueMetricOutcome } from './queue-depth/publisher.ts';
 import { reconcile, type ReconcileDeps } from './reconcile.ts';
 import type { LeaderLock } from './leader-lock.ts';
 import type { ReportHistory } from './report/history.ts';
@@ -39,6 +44,8 @@ export interface LoopEvents {
   desiredChanged: [];
   /** The desired-state file is invalid; the last valid document keeps being reconciled. */
   desiredRejected: [{ error: string }];
+  /** The queue-depth metric was published, skipped or failed after a pass (before its `passFinished`). */
+  queueMetric: [QueueMetricOutcome];
 }
 
 /** Options of {@link ReconcileLoop}. */
@@ -75,6 +82,11 @@ export interface LoopDeps {
   watchFile?: string;
   /** Per-resource write back-off. @defaultValue a new {@link ResourceBackoff} with its defaults */
   backoff?: ResourceBackoff;
+  /**
+   * Publishes the worker's queue-depth metric after each pass (`queue-depth/publisher.ts`, which never throws);
+   * `undefined` from it means nothing to publish. @defaultValue not published
+   */
+  publishQueueMetric?: (desired: DesiredState, observed: ObservedState | undefined) => Promise<QueueMetricOutcome | undefined>;
   lock: LeaderLock;
   history: ReportHistory;
   /** Random source in [0, 1). @defaultValue Math.random */
@@ -193,6 +205,17 @@ export class ReconcileLoop extends EventEmitter<LoopEvents> {
     return Math.min(this.o.maxBackoffMs, this.lastIntervalMs * 2 ** Math.max(0, this.failures - 1));
   }
 
+  /** Publishes the queue-depth metric if configured and still the leader; emits its outcome. Never throws. */
+  private async publishQueueMetric(desired: DesiredState, observed: ObservedState | undefined): Promise<void> {
+    if (!this.deps.publishQueueMetric || !this.deps.lock.isLeader) return;
+    try {
+      const outcome = await this.deps.publishQueueMetric(desired, observed);
+      if (outcome) this.emit('queueMetric', outcome);
+    } catch (err) {
+      this.emit('queueMetric', { outcome: 'failed', metric: 'queue depth', error: errorMessage(err) });
+    }
+  }
+
   private async pass(): Promise<void> {
     let next = this.lastIntervalMs;
     try {
@@ -210,10 +233,11 @@ export class ReconcileLoop extends EventEmitter<LoopEvents> {
       }
       this.emit('passStarted');
       const desired = await this.desired();
-      const { report, requeueAfterMs } = await reconcile(
+      const { report, requeueAfterMs, observed } = await reconcile(
         { desired, source: this.deps.source, intent: 'apply', dryRun: this.o.dryRun },
         { ...this.deps.reconcile, defaultIntervalMs: this.o.defaultIntervalMs, mayWrite: () => this.deps.lock.isLeader, backoff: this.backoff },
       );
+      await this.publishQueueMetric(desired, observed);
       this.lastIntervalMs = requeueAfterMs;
       // Errors of single resources are backed off per resource (this.backoff); only a pass that saw nothing
       // (an error with no resource: the cluster could not be read) slows the whole loop down.

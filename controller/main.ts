@@ -1,12 +1,14 @@
 /**
  * The reconciler service (role `reconciler`): loads its configuration, then runs the reconcile loop against
  * DESIRED_STATE_FILE with a leader lease in Redis, keeps report history in Redis, serves `/healthz`, `/drift`
- * and `/metrics` on RECONCILER_HOST:RECONCILER_PORT, logs one line per pass, and on SIGTERM / SIGINT finishes
- * the pass in flight, releases the lease and closes everything (forced exit after SHUTDOWN_GRACE_MS).
+ * and `/metrics` on RECONCILER_HOST:RECONCILER_PORT, publishes the worker's queue-depth metric to CloudWatch
+ * after each pass (RECONCILE_PUBLISH_QUEUE_METRIC), logs one line per pass, and on SIGTERM / SIGINT finishes the
+ * pass in flight, releases the lease and closes everything (forced exit after SHUTDOWN_GRACE_MS).
  *
- * Environment: see `schemas/runtime-config.schema.json` (REDIS_URL, REDIS_KEY_PREFIX, DESIRED_STATE_FILE,
- * AWS_REGION, ECS_ENDPOINT, APPLICATION_AUTOSCALING_ENDPOINT, S3_ENDPOINT, S3_FORCE_PATH_STYLE,
- * AZURE_STORAGE_CONNECTION_STRING or AZURE_STORAGE_ACCOUNT_URL, RECONCILE_*, RECONCILER_*, LOG_LEVEL).
+ * Environment: see `schemas/runtime-config.schema.json` (REDIS_URL, REDIS_KEY_PREFIX, QUEUE_NAME,
+ * DESIRED_STATE_FILE, AWS_REGION, ECS_ENDPOINT, APPLICATION_AUTOSCALING_ENDPOINT, CLOUDWATCH_ENDPOINT, S3_ENDPOINT,
+ * S3_FORCE_PATH_STYLE, AZURE_STORAGE_CONNECTION_STRING or AZURE_STORAGE_ACCOUNT_URL, RECONCILE_*, RECONCILER_*,
+ * LOG_LEVEL).
  */
 import { hostname } from 'node:os';
 import { randomBytes } from 'node:crypto';
@@ -23,6 +25,9 @@ import { ReconcileLoop } from './loop.ts';
 import { ReconcilerMetrics } from './metrics.ts';
 import { ReportHistory } from './report/history.ts';
 import { startReconcilerServer } from './http-server.ts';
+import { createAnalysisQueue } from '../services/analyses/queue.ts';
+import { bullmqBacklog } from './queue-depth/backlog.ts';
+import { publishQueueDepth } from './queue-depth/publisher.ts';
 
 const config = loadConfigOrExit('reconciler');
 const log = createLogger('reconciler', config.LOG_LEVEL);
@@ -37,6 +42,9 @@ const storage = await createStorageClients(config);
 const metrics = new ReconcilerMetrics(true);
 const aiModels = aiModelObserverFromConfig(config);
 const history = new ReportHistory(redis, prefix, config.RECONCILE_HISTORY_LENGTH);
+// Producer side of the analysis queue, only to count its backlog (shares the general connection).
+const queue = config.RECONCILE_PUBLISH_QUEUE_METRIC ? createAnalysisQueue(redis, prefix, config.QUEUE_NAME) : undefined;
+const backlog = queue ? bullmqBacklog(queue) : undefined;
 const lock = new LeaderLock(redis, `${prefix}:reconciler:leader`, `${hostname()}-${process.pid}-${randomBytes(4).toString('hex')}`, {
   ttlMs: config.RECONCILE_LOCK_TTL_MS,
 });
@@ -48,6 +56,9 @@ const loop = new ReconcileLoop(
     lock,
     history,
     watchFile: file,
+    ...(backlog
+      ? { publishQueueMetric: (desired, observed) => publishQueueDepth(desired, observed, { cloudwatch: clients.cloudwatch, backlog, onApiCall: (e) => metrics.recordApiCall(e) }) }
+      : {}),
   },
   { defaultIntervalMs: config.RECONCILE_INTERVAL_MS, dryRun: config.RECONCILE_DRY_RUN },
 );
@@ -83,6 +94,12 @@ loop.on('desiredRejected', ({ error }) => {
   metrics.errors.inc();
   log.error({ desiredState: file, error }, 'desired state rejected: the last valid one keeps running');
 });
+loop.on('queueMetric', (o) => {
+  metrics.recordQueueMetric(o);
+  if (o.outcome === 'published') log.debug({ metric: o.metric, value: o.value, backlog: o.backlog, runningTasks: o.runningTasks }, 'queue metric published');
+  else if (o.outcome === 'skipped') log.info({ metric: o.metric, reason: o.reason }, 'queue metric not published');
+  else log.warn({ metric: o.metric, error: o.error }, 'queue metric publication failed');
+});
 loop.on('leadership', ({ leader, reason }) => {
   metrics.leader.set(leader ? 1 : 0);
   log.info({ leader, reason, holder: lock.holderId }, leader ? 'leader lease acquired' : 'leader lease lost or released');
@@ -109,6 +126,7 @@ async function shutdown(signal: string): Promise<void> {
   try {
     await loop.stop();
     await server.close();
+    await queue?.close();
     clients.destroy();
     storage.destroy();
     await redis.quit();

@@ -1,11 +1,13 @@
 /**
  * Prometheus metrics of the reconciler (prom-client, a registry of its own so tests and embedders never share
  * global state). Names follow controller-runtime's (`controller_runtime_reconcile_total` and friends) in spirit:
- * passes, drift, writes, API calls, errors, pass duration, leadership.
+ * passes, drift, writes, API calls, errors, pass duration, leadership, and the queue-depth metric the reconciler
+ * publishes to CloudWatch.
  */
 import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from 'prom-client';
 import type { DriftReport } from './types.ts';
 import type { ApiCallEvent } from './aws/api-calls.ts';
+import type { QueueMetricOutcome } from './queue-depth/publisher.ts';
 
 /** The reconciler's metrics. */
 export class ReconcilerMetrics {
@@ -20,8 +22,8 @@ export class ReconcilerMetrics {
   readonly writes = new Counter({ name: 'reconciler_writes_total', help: 'Writes by AWS operation and outcome', labelNames: ['operation', 'outcome'], registers: [this.registry] });
   /** AWS API call attempts by API, operation and outcome (`ok`, `throttled`, `error`). */
   readonly apiCalls = new Counter({ name: 'reconciler_aws_api_calls_total', help: 'AWS API call attempts', labelNames: ['api', 'operation', 'outcome'], registers: [this.registry] });
-  /** Errors reported by passes (observation failures, failed writes, invalid desired state). */
-  readonly errors = new Counter({ name: 'reconciler_errors_total', help: 'Errors reported by passes', registers: [this.registry] });
+  /** Errors reported by passes (observation failures, failed writes, invalid desired state, failed queue-metric publications). */
+  readonly errors = new Counter({ name: 'reconciler_errors_total', help: 'Errors reported by passes and failed queue-metric publications', registers: [this.registry] });
   /** Pass duration in seconds. */
   readonly passDuration = new Histogram({
     name: 'reconciler_pass_duration_seconds',
@@ -31,6 +33,15 @@ export class ReconcilerMetrics {
   });
   /** 1 while this replica holds the leader lease. */
   readonly leader = new Gauge({ name: 'reconciler_leader', help: '1 while this replica is the leader', registers: [this.registry] });
+  /** Queue-depth metric publications by outcome: `published`, `skipped` (running tasks unknown), `failed`. */
+  readonly queueMetricPublishes = new Counter({
+    name: 'reconciler_queue_metric_publish_total',
+    help: 'Publications of the worker queue-depth CloudWatch metric by outcome',
+    labelNames: ['outcome'],
+    registers: [this.registry],
+  });
+  /** The last queue-depth value published, jobs per running task. */
+  readonly queueDepthPerTask = new Gauge({ name: 'reconciler_queue_depth_per_task', help: 'Last published waiting jobs per running worker task', registers: [this.registry] });
 
   /** @param processMetrics also collect Node.js process metrics (the service does; tests need not). */
   constructor(processMetrics = false) {
@@ -40,6 +51,13 @@ export class ReconcilerMetrics {
   /** Records one AWS call attempt. */
   recordApiCall(e: ApiCallEvent): void {
     this.apiCalls.inc({ api: e.api, operation: e.operation, outcome: e.outcome });
+  }
+
+  /** Records a queue-depth publication; a failure also counts as an error. */
+  recordQueueMetric(o: QueueMetricOutcome): void {
+    this.queueMetricPublishes.inc({ outcome: o.outcome });
+    if (o.outcome === 'published') this.queueDepthPerTask.set(o.value);
+    if (o.outcome === 'failed') this.errors.inc();
   }
 
   /** Records a finished pass from its report. */

@@ -112,7 +112,7 @@ export async function reconcile(request: ReconcileRequest, deps: ReconcileDeps):
     apiCalls: calls.count,
   });
   const requeueAfterMs = management.interval !== undefined ? parseDurationMs(management.interval) : (deps.defaultIntervalMs ?? DEFAULT_INTERVAL_MS);
-  return { report, requeueAfterMs };
+  return { report, requeueAfterMs, ...(observed ? { observed } : {}) };
 }
 
 /** Exit code of a report, like `terraform plan -detailed-exitcode`: 1 error, 2 drift left, 0 in sync. */

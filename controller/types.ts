@@ -277,5 +277,7 @@ export interface ReconcileResult {
   report: DriftReport;
   /** When to run the next pass, ms. */
   requeueAfterMs: number;
+  /** What the pass read (before its writes); absent when the cluster could not be observed. */
+  observed?: ObservedState;
 }
 

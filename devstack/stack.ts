@@ -1,6 +1,6 @@
 /**
  * The whole local stand-in stack for `npm run demo` and `npm run bench`: Redis, s3rver, Azurite, the ECS +
- * Application Auto Scaling emulator and the Azure AI inference emulator, on loopback and free ports, plus the
+ * Application Auto Scaling + CloudWatch emulator and the Azure AI inference emulator, on loopback and free ports, plus the
  * environment variables that point the engine's processes at them.
  */
 import { randomBytes } from 'node:crypto';
@@ -76,6 +76,8 @@ export async function startDevStack(o: DevStackOptions = {}): Promise<DevStack> 
     S3_TEMP_BUCKET: bucket,
     ECS_ENDPOINT: aws.endpoint,
     APPLICATION_AUTOSCALING_ENDPOINT: aws.endpoint,
+    // The reconciler publishes ContentTrends/QueueDepthPerTask here (the emulator's CloudWatch PutMetricData).
+    CLOUDWATCH_ENDPOINT: aws.endpoint,
     AZURE_STORAGE_CONNECTION_STRING: blob.connectionString,
     KEYFRAMES_CONTAINER: 'keyframes',
     AI_FOUNDRY_ENDPOINT: ai.endpoint,

@@ -7,7 +7,7 @@ import { errorMessage } from '../../services/platform/errors.ts';
 import { isThrottling, withRetry, type RetryOptions } from './retry.ts';
 
 /** Which AWS API. */
-export type AwsApi = 'ecs' | 'application-autoscaling' | 's3';
+export type AwsApi = 'ecs' | 'application-autoscaling' | 's3' | 'cloudwatch';
 
 /** One attempt, as reported to listeners. */
 export interface ApiCallEvent {

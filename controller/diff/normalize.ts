@@ -39,8 +39,8 @@ export const REQUESTS_METRIC_TYPE = 'ALBRequestCountPerTarget';
 
 /**
  * The worker's queue-depth metric: CloudWatch namespace `ContentTrends`, metric `QueueDepthPerTask` = BullMQ
- * waiting jobs ÷ running worker tasks, published once a minute by whoever monitors the queue, with dimensions
- * `Application` and `Environment` (the document's metadata). Statistic `Average` over the period, as target
+ * waiting jobs ÷ running worker tasks, published by the reconciler service after each pass
+ * (`controller/queue-depth/`), with dimensions `Application` and `Environment` (the document's metadata). Statistic `Average` over the period, as target
  * tracking expects a metric that falls when capacity rises (Application Auto Scaling user guide, "target
  * tracking with a customized metric": backlog per task).
  */

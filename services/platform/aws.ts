@@ -5,6 +5,7 @@
 import { S3Client } from '@aws-sdk/client-s3';
 import { ECSClient } from '@aws-sdk/client-ecs';
 import { ApplicationAutoScalingClient } from '@aws-sdk/client-application-auto-scaling';
+import { CloudWatchClient } from '@aws-sdk/client-cloudwatch';
 
 /** The subset of configuration the AWS clients need. */
 export interface AwsClientConfig {
@@ -13,6 +14,7 @@ export interface AwsClientConfig {
   S3_FORCE_PATH_STYLE: boolean;
   ECS_ENDPOINT?: string;
   APPLICATION_AUTOSCALING_ENDPOINT?: string;
+  CLOUDWATCH_ENDPOINT?: string;
 }
 
 /**
@@ -42,4 +44,9 @@ export function createAutoScalingClient(c: AwsClientConfig, maxAttempts = 3): Ap
     maxAttempts,
     ...(c.APPLICATION_AUTOSCALING_ENDPOINT ? { endpoint: c.APPLICATION_AUTOSCALING_ENDPOINT } : {}),
   });
+}
+
+/** CloudWatch client (AWS JSON 1.0 protocol since client-cloudwatch 3.11xx; PutMetricData bodies from 10 KiB go gzip-compressed). */
+export function createCloudWatchClient(c: AwsClientConfig, maxAttempts = 3): CloudWatchClient {
+  return new CloudWatchClient({ region: c.AWS_REGION, maxAttempts, ...(c.CLOUDWATCH_ENDPOINT ? { endpoint: c.CLOUDWATCH_ENDPOINT } : {}) });
 }

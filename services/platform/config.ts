@@ -35,6 +35,8 @@ export interface Config {
   S3_FORCE_PATH_STYLE: boolean;
   ECS_ENDPOINT?: string;
   APPLICATION_AUTOSCALING_ENDPOINT?: string;
+  /** CloudWatch endpoint override (stand-ins only; https outside dev). */
+  CLOUDWATCH_ENDPOINT?: string;
   AZURE_STORAGE_ACCOUNT_URL?: string;
   AZURE_STORAGE_CONNECTION_STRING?: string;
   KEYFRAMES_CONTAINER: string;
@@ -109,6 +111,8 @@ export interface Config {
   RECONCILE_HISTORY_LENGTH: number;
   /** Reconciler leader lease, ms. */
   RECONCILE_LOCK_TTL_MS: number;
+  /** Publish ContentTrends/QueueDepthPerTask to CloudWatch after every pass of the leader. */
+  RECONCILE_PUBLISH_QUEUE_METRIC: boolean;
   /**
    * Snapshot of the whole environment, for `${VAR}` interpolation in desired-state documents (the same
    * convention as Copilot manifests). Never logged.

@@ -63,11 +63,12 @@ service.after(async () => {
   await Promise.all([emu.close(), stack.close()]);
 });
 
-service('runs a pass, serves /healthz, /drift and /metrics, and stops cleanly on SIGTERM releasing its lease', async () => {
+service('runs a pass, publishes the queue metric, serves /healthz, /drift and /metrics, and stops cleanly on SIGTERM releasing its lease', async () => {
   const svc = startService({
     REDIS_URL: stack.redisUrl, REDIS_KEY_PREFIX: stack.keyPrefix, DESIRED_STATE_FILE: 'desired-state/dev.yml',
     AWS_REGION: 'us-east-1', AWS_ACCESS_KEY_ID: 'S3RVER', AWS_SECRET_ACCESS_KEY: 'S3RVER', // s3rver's key; the AWS emulator accepts any
-    ECS_ENDPOINT: emu.endpoint, APPLICATION_AUTOSCALING_ENDPOINT: emu.endpoint, S3_ENDPOINT: stack.s3!.endpoint, S3_FORCE_PATH_STYLE: 'true',
+    ECS_ENDPOINT: emu.endpoint, APPLICATION_AUTOSCALING_ENDPOINT: emu.endpoint, CLOUDWATCH_ENDPOINT: emu.endpoint,
+    S3_ENDPOINT: stack.s3!.endpoint, S3_FORCE_PATH_STYLE: 'true',
     RECONCILER_HOST: '127.0.0.1', RECONCILER_PORT: '0', LOG_LEVEL: 'info',
   });
   const redis = new Redis(stack.redisUrl);
@@ -97,6 +98,11 @@ service('runs a pass, serves /healthz, /drift and /metrics, and stops cleanly on
     assert.match(metrics, /\nreconciler_aws_api_calls_total\{api="ecs",operation="DescribeServices",outcome="ok"\} 1\n/);
     assert.match(metrics, /\nreconciler_leader 1\n/);
     assert.match(metrics, /\nreconciler_pass_duration_seconds_count 1\n/);
+    // Empty queue, one worker task (autoscaling.min): 0 waiting jobs per task, published before the pass line.
+    assert.match(metrics, /\nreconciler_queue_metric_publish_total\{outcome="published"\} 1\n/);
+    assert.match(metrics, /\nreconciler_aws_api_calls_total\{api="cloudwatch",operation="PutMetricData",outcome="ok"\} 1\n/);
+    const points = emu.metrics.datapoints({ namespace: 'ContentTrends', metricName: 'QueueDepthPerTask' });
+    assert.equal(points.map((p) => [p.value, p.unit, p.dimensions]), [[0, 'Count', [{ name: 'Application', value: 'content-trends' }, { name: 'Environment', value: 'dev' }]]]);
 
     assert.match(String(await redis.get(`${stack.keyPrefix}:reconciler:leader`)), /-\d+-[0-9a-f]{8}$/);
     svc.child.kill('SIGTERM');

@@ -227,6 +227,20 @@ test('reconciler: ECS of its cluster, scaling without PassRole, storage policies
   assert.match(JSON.stringify(scaling.Resource), /scalable-target\/\*/);
 });
 
+test('reconciler may PutMetricData only into the namespace of the queue-depth metric it publishes, and no other CloudWatch call', () => {
+  const { statements, template } = policyOf('reconciler');
+  const cw = statements.filter((s) => actions(s).some((a) => a.startsWith('cloudwatch:')));
+  assert.is(cw.length, 1, 'one CloudWatch statement');
+  assert.equal(actions(cw[0]!), ['cloudwatch:PutMetricData'], 'publishing only: no reads, no alarms, no dashboards');
+  assert.is(cw[0]!.Resource, '*', 'PutMetricData has no resource type');
+  assert.equal(cw[0]!.Condition, { StringEquals: { 'cloudwatch:namespace': { Ref: 'MetricNamespace' } } }, 'narrowed by the namespace condition key');
+  const param = (template.Parameters as Record<string, Obj>).MetricNamespace!;
+  assert.equal([param.Type, param.Default], ['String', QUEUE_DEPTH_METRIC.namespace], 'the namespace controller/queue-depth publishes to');
+  const reconciler = app.services.find((x) => x.name === 'reconciler')!;
+  const overridden = (reconciler.addonParameters?.value as { Parameters?: Obj } | undefined)?.Parameters?.MetricNamespace;
+  assert.is(overridden, undefined, 'no addons.parameters.yml widens it');
+});
+
 // ---------------------------------------------------------------------------------------------------------------
 // The loader on broken addons
 

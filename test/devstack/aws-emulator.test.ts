@@ -1,6 +1,6 @@
 /**
- * The ECS / Application Auto Scaling emulator, driven only through the real AWS SDK v3 clients over HTTP:
- * round trips, server defaults, pagination, AWS limits, exception classes and fault injection.
+ * The ECS / Application Auto Scaling / CloudWatch emulator, driven only through the real AWS SDK v3 clients over
+ * HTTP: round trips, server defaults, pagination, AWS limits, exception classes and fault injection.
  */
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
@@ -15,6 +15,10 @@ import {
   PutScalingPolicyCommand, DescribeScalingPoliciesCommand, DeleteScalingPolicyCommand, paginateDescribeScalingPolicies,
   ObjectNotFoundException, ValidationException, InternalServiceException, type PutScalingPolicyCommandInput,
 } from '@aws-sdk/client-application-auto-scaling';
+import {
+  CloudWatchClient, PutMetricDataCommand, InvalidParameterValueException, InvalidParameterCombinationException, MissingRequiredParameterException,
+  InternalServiceFault, type PutMetricDataCommandInput,
+} from '@aws-sdk/client-cloudwatch';
 import { startAwsEmulator, type AwsEmulator } from '../../devstack/emulators/aws/index.ts';
 
 const DIM = 'ecs:service:DesiredCount';
@@ -393,6 +397,125 @@ test('answers use the JSON 1.1 content type and a request id; SigV4-signed reque
     assert.match(seen.requestId ?? '', /^[0-9a-f-]{36}$/);
   } finally {
     other.destroy();
+  }
+});
+
+// ---------------------------------------------------------------------------------------------------------------
+// CloudWatch PutMetricData (AWS JSON 1.0, Query-compatible errors)
+
+function cloudwatch(maxAttempts = 1): CloudWatchClient {
+  return new CloudWatchClient({ endpoint: emu.endpoint, region: 'us-east-1', credentials: { accessKeyId: 'x', secretAccessKey: 'x' }, maxAttempts });
+}
+
+test('PutMetricData stores each datum as sent: dimensions as a set, unit None by default, the given timestamp', async () => {
+  const cw = cloudwatch();
+  const seen: { contentType?: string; target?: string; responseType?: string } = {};
+  cw.middlewareStack.add(
+    (next) => async (args) => {
+      const req = args.request as { headers: Record<string, string> };
+      seen.contentType = req.headers['content-type'];
+      seen.target = req.headers['x-amz-target'];
+      const out = await next(args);
+      seen.responseType = (out.response as { headers?: Record<string, string> }).headers?.['content-type'];
+      return out;
+    },
+    { step: 'finalizeRequest', priority: 'low' },
+  );
+  try {
+    emu.metrics.clear();
+    const at = new Date(Date.now() - 60_000);
+    await cw.send(new PutMetricDataCommand({
+      Namespace: 'ContentTrends',
+      MetricData: [
+        { MetricName: 'QueueDepthPerTask', Value: 2.5, Unit: 'Count', Timestamp: at, Dimensions: [{ Name: 'Environment', Value: 'dev' }, { Name: 'Application', Value: 'ct' }] },
+        { MetricName: 'Latency', StatisticValues: { SampleCount: 3, Sum: 9, Minimum: 1, Maximum: 5 }, StorageResolution: 1 },
+        { MetricName: 'Sizes', Values: [1, 2], Counts: [3, 4] },
+      ],
+    }));
+    assert.equal([seen.contentType, seen.target, seen.responseType], ['application/x-amz-json-1.0', 'GraniteServiceVersion20100801.PutMetricData', 'application/x-amz-json-1.0']);
+    const [q, l, v] = emu.metrics.datapoints({ namespace: 'ContentTrends' });
+    assert.equal(q, {
+      namespace: 'ContentTrends', metricName: 'QueueDepthPerTask', dimensions: [{ name: 'Application', value: 'ct' }, { name: 'Environment', value: 'dev' }],
+      timestampMs: at.getTime(), value: 2.5, unit: 'Count', storageResolution: 60, receivedAtMs: q!.receivedAtMs,
+    });
+    assert.equal([l!.statisticValues, l!.unit, l!.storageResolution], [{ sampleCount: 3, sum: 9, minimum: 1, maximum: 5 }, 'None', 1]);
+    assert.ok(Math.abs(l!.timestampMs - Date.now()) < 5_000, 'no Timestamp: the time of receipt');
+    assert.equal([v!.values, v!.counts], [[1, 2], [3, 4]]);
+    assert.is(emu.metrics.datapoints({ dimensions: [{ name: 'Environment', value: 'dev' }, { name: 'Application', value: 'ct' }] }).length, 1, 'dimension filter ignores order');
+    assert.is(emu.metrics.datapoints({ dimensions: [{ name: 'Environment', value: 'dev' }] }).length, 0, 'a subset of the dimensions is another metric');
+  } finally {
+    cw.destroy();
+  }
+});
+
+test('PutMetricData limits: CloudWatch exception classes naming the field; a refused request stores nothing', async () => {
+  const cw = cloudwatch();
+  try {
+    emu.metrics.clear();
+    const put = (input: PutMetricDataCommandInput): Promise<unknown> => cw.send(new PutMetricDataCommand(input));
+    const ok = { MetricName: 'm', Value: 1 };
+    const cases: [PutMetricDataCommandInput, new (...a: never[]) => Error, RegExp][] = [
+      [{ Namespace: 'AWS/ECS', MetricData: [ok] }, InvalidParameterValueException, /Namespace must not start with "AWS\/"/],
+      [{ Namespace: 'ct', MetricData: [ok, { MetricName: 'm', Value: Number.NaN }] }, InvalidParameterValueException, /MetricData\[1\]\.Value must be a finite number, but was NaN/],
+      [{ Namespace: 'ct', MetricData: [{ MetricName: 'm', Value: Number.POSITIVE_INFINITY }] }, InvalidParameterValueException, /but was Infinity/],
+      [{ Namespace: 'ct', MetricData: [{ MetricName: 'm', Value: 2 ** 361 }] }, InvalidParameterValueException, /magnitude within 2\^-360 and 2\^360/],
+      [{ Namespace: 'ct', MetricData: [{ MetricName: 'm', Value: 1, StatisticValues: { SampleCount: 1, Sum: 1, Minimum: 1, Maximum: 1 } }] }, InvalidParameterCombinationException, /StatisticValues cannot be used together with Value/],
+      [{ Namespace: 'ct', MetricData: [{ Value: 1 } as never] }, MissingRequiredParameterException, /MetricData\[0\]\.MetricName is required/],
+      [{ Namespace: 'ct', MetricData: [{ ...ok, Dimensions: Array.from({ length: 31 }, (_, i) => ({ Name: `d${i}`, Value: 'v' })) }] }, InvalidParameterValueException, /Dimensions can have at most 30 items/],
+      [{ Namespace: 'ct', MetricData: [{ ...ok, Dimensions: [{ Name: 'a', Value: '1' }, { Name: 'a', Value: '2' }] }] }, InvalidParameterValueException, /repeats dimension a/],
+      [{ Namespace: 'ct', MetricData: [{ ...ok, Unit: 'Jobs' as never }] }, InvalidParameterValueException, /Unit must be one of .*Count.* but was Jobs/],
+      [{ Namespace: 'ct', MetricData: [{ ...ok, StorageResolution: 30 }] }, InvalidParameterValueException, /StorageResolution must be 1 or 60/],
+      [{ Namespace: 'ct', MetricData: [{ ...ok, Timestamp: new Date(Date.now() - 15 * 24 * 3600_000) }] }, InvalidParameterValueException, /at most two weeks in the past/],
+      [{ Namespace: 'ct', MetricData: Array.from({ length: 1001 }, () => ok) }, InvalidParameterValueException, /MetricData can have at most 1000 items/],
+    ];
+    for (const [input, type, message] of cases) {
+      const err = await rejection(put(input));
+      assert.ok(err instanceof type, `${type.name} expected, got ${err.name}: ${err.message}`);
+      assert.match(err.message, message);
+      assert.is(err.$metadata?.httpStatusCode, 400);
+    }
+    assert.is(emu.metrics.size, 0, 'nothing stored from a refused request, not even its valid data');
+  } finally {
+    cw.destroy();
+  }
+});
+
+test('PutMetricData: a 1000-datum request goes gzip-compressed (the client compresses from 10 KiB) and is stored whole', async () => {
+  const cw = cloudwatch();
+  try {
+    emu.metrics.clear();
+    emu.resetCalls();
+    const data = Array.from({ length: 1000 }, (_, i) => ({ MetricName: `metric-${i}`, Value: i, Unit: 'Count' as const, Dimensions: [{ Name: 'Application', Value: 'content-trends' }] }));
+    await cw.send(new PutMetricDataCommand({ Namespace: 'ContentTrends', MetricData: data }));
+    assert.is(emu.calls[0]?.contentEncoding, 'gzip');
+    assert.is(emu.metrics.size, 1000);
+    assert.is(emu.metrics.datapoints({ metricName: 'metric-999' })[0]?.value, 999);
+  } finally {
+    cw.destroy();
+  }
+});
+
+test('PutMetricData faults: throttling is 400 Throttling (retried by the SDK), a server error 500 InternalServiceFault', async () => {
+  const once = cloudwatch();
+  const retrying = cloudwatch(3);
+  const input = { Namespace: 'ContentTrends', MetricData: [{ MetricName: 'm', Value: 1 }] };
+  try {
+    emu.metrics.clear();
+    emu.faults.add({ operation: 'PutMetricData', kind: 'throttle', times: 1 });
+    const throttled = await rejection(once.send(new PutMetricDataCommand(input)));
+    assert.equal([throttled.name, throttled.$metadata?.httpStatusCode], ['Throttling', 400]);
+    emu.faults.add({ operation: 'PutMetricData', kind: 'server-error', times: 1 });
+    const failed = await rejection(once.send(new PutMetricDataCommand(input)));
+    assert.ok(failed instanceof InternalServiceFault);
+    assert.equal([failed.$metadata?.httpStatusCode, failed.$fault], [500, 'server']);
+    assert.is(emu.metrics.size, 0);
+    emu.faults.add({ operation: 'PutMetricData', kind: 'throttle', times: 2 });
+    const out = await retrying.send(new PutMetricDataCommand(input));
+    assert.is(out.$metadata.attempts, 3);
+    assert.is(emu.metrics.size, 1);
+  } finally {
+    once.destroy();
+    retrying.destroy();
   }
 });
 

@@ -13,6 +13,17 @@ test('reconciler defaults apply and numbers are coerced', () => {
   assert.is(c.RECONCILER_PORT, 9090);
 });
 
+test('CLOUDWATCH_ENDPOINT: any URI in dev, https only outside dev; the queue metric is published by default', () => {
+  const base = { REDIS_URL: 'redis://127.0.0.1:6379', DESIRED_STATE_FILE: 'd.yml' };
+  const dev = loadConfig('reconciler', { ...base, CLOUDWATCH_ENDPOINT: 'http://127.0.0.1:4566' });
+  assert.is(dev.CLOUDWATCH_ENDPOINT, 'http://127.0.0.1:4566');
+  assert.is(dev.RECONCILE_PUBLISH_QUEUE_METRIC, true);
+  assert.is(loadConfig('reconciler', { ...base, RECONCILE_PUBLISH_QUEUE_METRIC: 'false' }).RECONCILE_PUBLISH_QUEUE_METRIC, false);
+  const prod = { ...base, APP_PROFILE: 'production', REDIS_URL: 'rediss://cache:6379' };
+  assert.equal(problems(() => loadConfig('reconciler', { ...prod, CLOUDWATCH_ENDPOINT: 'http://monitoring.local' })), ['CLOUDWATCH_ENDPOINT: must match pattern "^https://"']);
+  assert.is(loadConfig('reconciler', { ...prod, CLOUDWATCH_ENDPOINT: 'https://monitoring.eu-west-1.amazonaws.com' }).CLOUDWATCH_ENDPOINT, 'https://monitoring.eu-west-1.amazonaws.com');
+});
+
 test('every problem is listed, each naming its variable', () => {
   const p = problems(() => loadConfig('api', { API_PORT: 'eighty', LOG_LEVEL: 'loud' }));
   assert.ok(p.includes('REDIS_URL: is required for the api role'), p.join('\n'));

@@ -2,8 +2,9 @@
  * Fault injection for the AWS emulator: throttling (HTTP 400 `ThrottlingException`, "Rate exceeded", the error
  * both ECS and Application Auto Scaling return when an account's API rate is exceeded: AWS "Common Errors" pages
  * of both API references), server errors (HTTP 500 `ServerException` for ECS, `InternalServiceException` for
- * Application Auto Scaling) and added latency. Faults match an operation name or `*` and can be limited to a
- * number of requests.
+ * Application Auto Scaling; `Throttling` / 500 `InternalServiceFault` for CloudWatch, whose Query-compatible errors
+ * name them so) and added latency. Faults match an operation name or `*` and can be limited to a number of
+ * requests.
  */
 
 /** One fault to inject. */

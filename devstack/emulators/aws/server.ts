@@ -1,11 +1,17 @@
 /**
  * The AWS emulator's HTTP server: one loopback port speaking the AWS JSON 1.1 protocol of ECS
  * (`X-Amz-Target: AmazonEC2ContainerServiceV20141113.<Op>`) and Application Auto Scaling
- * (`X-Amz-Target: AnyScaleFrontendService.<Op>`), dispatching on the target prefix. Requests are POSTs to `/` with
- * `Content-Type: application/x-amz-json-1.1`; answers carry the same content type and an `x-amzn-RequestId`.
- * SigV4 `Authorization` headers are accepted and not checked (any credentials work).
+ * (`X-Amz-Target: AnyScaleFrontendService.<Op>`), and the AWS JSON 1.0 protocol of CloudWatch
+ * (`X-Amz-Target: GraniteServiceVersion20100801.<Op>`), dispatching on the target prefix. Requests are POSTs to
+ * `/` with `Content-Type: application/x-amz-json-1.1` (1.0 for CloudWatch); answers carry the service's content
+ * type and an `x-amzn-RequestId`. CloudWatch is "awsQueryCompatible": its errors also carry
+ * `x-amzn-query-error: <Query error code>;<Sender|Receiver>`, from which the SDK takes the error code (aws-sdk-js-v3
+ * PR #3972). A `Content-Encoding: gzip` body (the CloudWatch client compresses PutMetricData bodies of 10 KiB
+ * and more) is decompressed first. SigV4 `Authorization` headers are accepted and not checked (any credentials
+ * work).
  */
 import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
+import { gunzipSync } from 'node:zlib';
 import type { AddressInfo } from 'node:net';
 import { randomUUID } from 'node:crypto';
 import { BodyTooLargeError, readBody, sleep } from '../http-body.ts';
@@ -13,6 +19,8 @@ import { AwsServiceError, FieldReader, errorBody, isObject, type JsonObject } fr
 import { AwsState } from './store.ts';
 import { ECS_OPERATIONS, type Operation } from './ecs-operations.ts';
 import { AUTOSCALING_OPERATIONS } from './autoscaling-operations.ts';
+import { CLOUDWATCH_OPERATIONS } from './cloudwatch-operations.ts';
+import type { MetricStore } from './cloudwatch-store.ts';
 import { createAwsFaults, type AwsFaults } from './faults.ts';
 
 /** Options of {@link startAwsEmulator}. */
@@ -33,8 +41,8 @@ export interface AwsEmulatorOptions {
 
 /** One request the emulator received. */
 export interface AwsCallRecord {
-  /** `ecs`, `application-autoscaling`, or `unknown` for an unknown target prefix. */
-  service: 'ecs' | 'application-autoscaling' | 'unknown';
+  /** `ecs`, `application-autoscaling`, `cloudwatch`, or `unknown` for an unknown target prefix. */
+  service: AwsServiceName | 'unknown';
   /** Operation name from `X-Amz-Target` (`UpdateService`). */
   operation: string;
   /** HTTP status answered. */
@@ -47,6 +55,8 @@ export interface AwsCallRecord {
   delayedMs: number;
   /** When the request arrived, epoch ms. */
   atMs: number;
+  /** The request's `Content-Encoding` (`gzip`), when it had one. */
+  contentEncoding?: string;
 }
 
 /** A running AWS emulator. */
@@ -57,6 +67,8 @@ export interface AwsEmulator {
   accountId: string;
   /** The in-memory state, for tests to inspect (and, carefully, to change out of band). */
   state: AwsState;
+  /** CloudWatch datapoints accepted so far (`state.metrics`). */
+  metrics: MetricStore;
   /** Requests received, oldest first (the newest 10 000). */
   readonly calls: readonly AwsCallRecord[];
   /** Number of requests received for `operation` (all operations when absent), since start or `resetCalls()`. */
@@ -69,19 +81,45 @@ export interface AwsEmulator {
   close(): Promise<void>;
 }
 
+/** The services the emulator speaks. */
+export type AwsServiceName = 'ecs' | 'application-autoscaling' | 'cloudwatch';
+
 interface ServiceSpec {
-  service: 'ecs' | 'application-autoscaling';
+  service: AwsServiceName;
   namespace: string;
+  contentType: string;
   operations: Readonly<Record<string, Operation>>;
+  /** Exception for invalid input (FieldReader). */
+  invalidType: string;
+  throttleType: string;
   serverErrorType: string;
+  /** awsQueryCompatible services: exception name → Query error code, sent in `x-amzn-query-error`. */
+  queryErrors?: Readonly<Record<string, string>>;
 }
 
+const JSON_1_1 = 'application/x-amz-json-1.1';
+
 const SERVICES: Readonly<Record<string, ServiceSpec>> = {
-  AmazonEC2ContainerServiceV20141113: { service: 'ecs', namespace: 'com.amazonaws.ecs', operations: ECS_OPERATIONS, serverErrorType: 'ServerException' },
-  AnyScaleFrontendService: { service: 'application-autoscaling', namespace: 'com.amazonaws.applicationautoscaling', operations: AUTOSCALING_OPERATIONS, serverErrorType: 'InternalServiceException' },
+  AmazonEC2ContainerServiceV20141113: {
+    service: 'ecs', namespace: 'com.amazonaws.ecs', contentType: JSON_1_1, operations: ECS_OPERATIONS,
+    invalidType: 'InvalidParameterException', throttleType: 'ThrottlingException', serverErrorType: 'ServerException',
+  },
+  AnyScaleFrontendService: {
+    service: 'application-autoscaling', namespace: 'com.amazonaws.applicationautoscaling', contentType: JSON_1_1, operations: AUTOSCALING_OPERATIONS,
+    invalidType: 'ValidationException', throttleType: 'ThrottlingException', serverErrorType: 'InternalServiceException',
+  },
+  // Query error codes from the CloudWatch model's awsQueryError traits (@aws-sdk/client-cloudwatch schemas);
+  // throttling is the Query API's `Throttling` (HTTP 400), which CloudWatch's model does not declare.
+  GraniteServiceVersion20100801: {
+    service: 'cloudwatch', namespace: 'com.amazonaws.cloudwatch', contentType: 'application/x-amz-json-1.0', operations: CLOUDWATCH_OPERATIONS,
+    invalidType: 'InvalidParameterValueException', throttleType: 'Throttling', serverErrorType: 'InternalServiceFault',
+    queryErrors: {
+      InvalidParameterValueException: 'InvalidParameterValue', MissingRequiredParameterException: 'MissingParameter',
+      InvalidParameterCombinationException: 'InvalidParameterCombination', InternalServiceFault: 'InternalServiceError', Throttling: 'Throttling',
+    },
+  },
 };
 
-const CONTENT_TYPE = 'application/x-amz-json-1.1';
 const MAX_LOG = 10_000;
 
 /**
@@ -105,10 +143,10 @@ export async function startAwsEmulator(opts: AwsEmulatorOptions = {}): Promise<A
     counts.set(c.operation, (counts.get(c.operation) ?? 0) + 1);
   }
 
-  function send(res: ServerResponse, status: number, body: JsonObject): void {
+  function send(res: ServerResponse, status: number, body: JsonObject, contentType = JSON_1_1, headers: Record<string, string> = {}): void {
     if (res.destroyed) return;
     const text = JSON.stringify(body);
-    res.writeHead(status, { 'content-type': CONTENT_TYPE, 'content-length': Buffer.byteLength(text), 'x-amzn-requestid': randomUUID() });
+    res.writeHead(status, { ...headers, 'content-type': contentType, 'content-length': Buffer.byteLength(text), 'x-amzn-requestid': randomUUID() });
     res.end(text);
   }
 
@@ -119,17 +157,24 @@ export async function startAwsEmulator(opts: AwsEmulatorOptions = {}): Promise<A
     const spec = dot > 0 ? SERVICES[target.slice(0, dot)] : undefined;
     const operation = dot > 0 ? target.slice(dot + 1) : target;
     const op = spec?.operations[operation];
-    const base = { service: spec?.service ?? ('unknown' as const), operation: operation || '(none)', atMs, delayedMs: 0 };
+    const encoding = req.headers['content-encoding'];
+    const base = { service: spec?.service ?? ('unknown' as const), operation: operation || '(none)', atMs, delayedMs: 0, ...(encoding ? { contentEncoding: String(encoding) } : {}) };
     const fail = (e: AwsServiceError, extra: Partial<AwsCallRecord> = {}): void => {
       record({ ...base, ...extra, status: e.status, errorType: e.type });
-      send(res, e.status, errorBody(spec?.namespace ?? 'com.amazon.coral.service', e));
+      const queryCode = spec?.queryErrors?.[e.type];
+      const headers: Record<string, string> = queryCode ? { 'x-amzn-query-error': `${queryCode};${e.status >= 500 ? 'Receiver' : 'Sender'}` } : {};
+      send(res, e.status, errorBody(spec?.namespace ?? 'com.amazon.coral.service', e), spec?.contentType, headers);
     };
 
     let body: Buffer;
     try {
       body = await readBody(req, maxBodyBytes);
+      if (/^gzip$/i.test(String(encoding ?? ''))) body = gunzipSync(body, { maxOutputLength: maxBodyBytes });
     } catch (e) {
-      if (e instanceof BodyTooLargeError) return fail(new AwsServiceError('SerializationException', `Request body is larger than ${maxBodyBytes} bytes.`, 413));
+      if (e instanceof BodyTooLargeError || (e instanceof RangeError && (e as { code?: string }).code === 'ERR_BUFFER_TOO_LARGE')) {
+        return fail(new AwsServiceError('SerializationException', `Request body is larger than ${maxBodyBytes} bytes.`, 413));
+      }
+      if (e instanceof Error && (e as { code?: string }).code?.startsWith('Z_')) return fail(new AwsServiceError('SerializationException', `Content-Encoding gzip, but the body is not gzip: ${e.message}.`));
       throw e;
     }
     if (req.method !== 'POST') return fail(new AwsServiceError('UnknownOperationException', `${req.method} is not supported: the JSON 1.1 protocol uses POST /.`, 404));
@@ -150,13 +195,13 @@ export async function startAwsEmulator(opts: AwsEmulatorOptions = {}): Promise<A
       await sleep(decision.delayMs, closing.signal);
     }
     const fault = decision.error ?? (decision.delayMs > 0 ? ('latency' as const) : undefined);
-    if (decision.error === 'throttle') return fail(new AwsServiceError('ThrottlingException', 'Rate exceeded'), { fault });
+    if (decision.error === 'throttle') return fail(new AwsServiceError(spec.throttleType, 'Rate exceeded'), { fault });
     if (decision.error === 'server-error') return fail(new AwsServiceError(spec.serverErrorType, 'Injected server error (emulator fault).', 500), { fault });
 
     try {
-      const out = op(state, new FieldReader(input, spec.service === 'ecs' ? 'InvalidParameterException' : 'ValidationException'));
+      const out = op(state, new FieldReader(input, spec.invalidType));
       record({ ...base, status: 200, ...(fault ? { fault } : {}) });
-      send(res, 200, out);
+      send(res, 200, out, spec.contentType);
     } catch (e) {
       if (e instanceof AwsServiceError) return fail(e, fault ? { fault } : {});
       return fail(new AwsServiceError(spec.serverErrorType, `Emulator error in ${operation}: ${e instanceof Error ? e.message : String(e)}`, 500));
@@ -166,7 +211,7 @@ export async function startAwsEmulator(opts: AwsEmulatorOptions = {}): Promise<A
   const server = createServer((req, res) => {
     handle(req, res).catch((e: unknown) => {
       if (!res.headersSent && !res.destroyed) {
-        res.writeHead(500, { 'content-type': CONTENT_TYPE });
+        res.writeHead(500, { 'content-type': JSON_1_1 });
         res.end(JSON.stringify({ __type: 'com.amazon.coral.service#InternalFailure', message: e instanceof Error ? e.message : String(e) }));
       }
     });
@@ -186,6 +231,7 @@ export async function startAwsEmulator(opts: AwsEmulatorOptions = {}): Promise<A
     region,
     accountId,
     state,
+    metrics: state.metrics,
     get calls() {
       return calls;
     },

@@ -1,12 +1,13 @@
 /**
  * In-memory state of the AWS emulator: ECS clusters, task definitions and services, and Application Auto Scaling
- * scalable targets and scaling policies, plus the ARN formats the real services use
+ * scalable targets and scaling policies, CloudWatch datapoints, plus the ARN formats the real services use
  * (`arn:aws:ecs:<region>:<account>:service/<cluster>/<name>`, Amazon ECS API Reference "Amazon Resource Names").
  * Tests read it through `AwsEmulator.state`; operations mutate it. Times are epoch milliseconds here and are
  * turned into epoch seconds (the JSON 1.1 timestamp format) when rendered.
  */
 import { createHash } from 'node:crypto';
 import type { Json, JsonObject } from './wire.ts';
+import { MetricStore } from './cloudwatch-store.ts';
 
 /** An ECS tag (`{ key, value }`, lower case as in the ECS API). */
 export interface EcsTag {
@@ -145,6 +146,8 @@ export class AwsState {
   readonly scalableTargets = new Map<string, ScalableTargetRecord>();
   /** Scaling policies by `namespace|resourceId|dimension|policyName`. */
   readonly scalingPolicies = new Map<string, ScalingPolicyRecord>();
+  /** CloudWatch datapoints accepted by PutMetricData. */
+  readonly metrics = new MetricStore();
   private seq = 0;
 
   constructor(readonly options: StateOptions) {}
