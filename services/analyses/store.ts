@@ -290,6 +290,14 @@ export class AnalysisStore {
     return this.update(id, (r) => ({ ...r, status: 'running', attempts: r.attempts + 1 }));
   }
 
+  /**
+   * Puts a started analysis back to `queued`: its job waits for a concurrent analysis of the same content. The
+   * attempt does not count (BullMQ does not count a delayed job's run as an attempt either).
+   */
+  defer(id: string): Promise<AnalysisRecord> {
+    return this.update(id, (r) => ({ ...r, status: 'queued', attempts: Math.max(0, r.attempts - 1), progress: { step: 'queued', percent: 0 } }));
+  }
+
   /** Records progress: the current step and overall percent (0–100). */
   setProgress(id: string, step: AnalysisStep, percent: number): Promise<AnalysisRecord> {
     return this.update(id, (r) => ({ ...r, progress: { step, percent: Math.max(0, Math.min(100, Math.round(percent))) } }));

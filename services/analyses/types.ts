@@ -30,6 +30,11 @@ export interface AnalysisJobData {
   /** S3 object key of the uploaded video in the temp bucket. */
   videoKey: string;
   options: AnalysisOptions;
+  /**
+   * SHA-256 hex of the video bytes, set by the worker when it delayed the job because another analysis of the same
+   * content was running (services/worker/content-reuse.ts); absent on submission.
+   */
+  contentSha256?: string;
 }
 
 /** What ffprobe found about the video. */

@@ -5,10 +5,18 @@
  * (`If-None-Match: *`, Azure Blob "Specifying conditional headers"): a retried or re-delivered job (e.g. after its
  * worker was SIGKILLed mid-upload) finds the blob already there with the same MD5 and keeps it, so a keyframe is
  * written once. A blob that exists with other bytes (a different encode) is overwritten under `If-Match` its ETag.
+ *
+ * An analysis that reuses another's result (same content and options) gets its own copies of that one's keyframes
+ * under its own prefix ({@link copyKeyframes}), so each analysis owns exactly the blobs under `<analysisId>/` and
+ * erasing one (services/api/operations/erase-analysis.ts) never breaks another. Copies are server-side Copy Blob
+ * requests (`beginCopyFromURL`): within one storage account the request's own credentials (Shared Key or Entra ID)
+ * authorize reading the source, no SAS needed (Azure REST "Copy Blob"; Azurite 3.35 completes them at once), and
+ * content type, MD5 and cache control come with the bytes. They are conditional too (`If-None-Match: *`).
  */
 import { createHash } from 'node:crypto';
 import { readFile } from 'node:fs/promises';
 import type { ContainerClient } from '@azure/storage-blob';
+import type { KeyframeInfo } from '../analyses/types.ts';
 import { TransientError, errorMessage } from '../platform/errors.ts';
 import { mapBounded } from './bounded-map.ts';
 
@@ -89,6 +97,71 @@ export async function uploadKeyframes(
         throw new TransientError('blob_unavailable', `upload of keyframe ${blobName} failed: ${errorMessage(err)}`, { cause: err });
       }
       return { index: f.index, blobName, bytes: data.length, md5: md5.toString('base64'), written };
+    },
+    o.signal,
+  );
+}
+
+/** A keyframe to copy is gone (its analysis was erased or expired meanwhile): the copy cannot be made. */
+export class SourceKeyframeMissingError extends Error {
+  readonly blobName: string;
+  constructor(blobName: string) {
+    super(`keyframe ${blobName} to copy no longer exists`);
+    this.name = 'SourceKeyframeMissingError';
+    this.blobName = blobName;
+  }
+}
+
+/** Poll interval of a pending copy, ms (the SDK's default is 15 s; same-account copies rarely pend at all). */
+const COPY_POLL_MS = 250;
+
+/**
+ * Copies keyframes of another analysis to `<analysisId>/keyframe-<n>-<ms>.jpg`, at most `concurrency` at a time,
+ * server-side. A destination that already exists with the source's MD5 (an earlier attempt copied it) is kept.
+ * @returns the keyframes with their new blob names, in the given order.
+ * @throws SourceKeyframeMissingError when a source blob no longer exists.
+ * @throws TransientError `blob_unavailable` when a copy fails otherwise; `signal.reason` when aborted.
+ */
+export async function copyKeyframes(
+  container: ContainerClient,
+  analysisId: string,
+  keyframes: readonly KeyframeInfo[],
+  o: { concurrency: number; signal?: AbortSignal },
+): Promise<KeyframeInfo[]> {
+  return mapBounded(
+    keyframes,
+    o.concurrency,
+    async (k) => {
+      const blobName = keyframeBlobName(analysisId, k.index, k.timestampSec);
+      const source = container.getBlockBlobClient(k.blobName);
+      const target = container.getBlockBlobClient(blobName);
+      const abort = o.signal ? { abortSignal: o.signal } : {};
+      const copy = async (conditions: { ifNoneMatch: string } | { ifMatch: string }): Promise<void> => {
+        const poller = await target.beginCopyFromURL(source.url, {
+          conditions,
+          metadata: { analysisid: analysisId, timestampms: String(Math.round(k.timestampSec * 1000)) },
+          intervalInMs: COPY_POLL_MS,
+          ...abort,
+        });
+        const done = await poller.pollUntilDone();
+        if (done.copyStatus !== 'success') throw new Error(`copy ended ${done.copyStatus ?? 'without a status'}`);
+      };
+      try {
+        try {
+          await copy({ ifNoneMatch: '*' });
+        } catch (err) {
+          if (statusOf(err) !== 409) throw err;
+          // BlobAlreadyExists: an earlier attempt of this analysis copied it, or wrote other bytes under the name.
+          const [have, want] = await Promise.all([target.getProperties(abort), source.getProperties(abort)]);
+          const same = have.contentMD5 && want.contentMD5 && Buffer.from(have.contentMD5).equals(Buffer.from(want.contentMD5));
+          if (!same) await copy({ ifMatch: have.etag ?? '*' });
+        }
+      } catch (err) {
+        if (o.signal?.aborted) throw o.signal.reason;
+        if (statusOf(err) === 404 && !(await source.exists(abort).catch(() => true))) throw new SourceKeyframeMissingError(k.blobName);
+        throw new TransientError('blob_unavailable', `copy of keyframe ${k.blobName} to ${blobName} failed: ${errorMessage(err)}`, { cause: err });
+      }
+      return { ...k, blobName };
     },
     o.signal,
   );

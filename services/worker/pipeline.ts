@@ -9,9 +9,12 @@
  *   message, and BullMQ's `UnrecoverableError` so no attempt follows;
  * - anything else (S3/Blob/AI outages, quota, the job timeout) → the error is rethrown for BullMQ to retry with
  *   backoff; the record keeps the last error and stays `queued` until the last attempt, where it turns `failed`.
- * Idempotency by content: a tenant's upload whose bytes (SHA-256, hashed while streaming) and effective options
- * match an analysis that already succeeded gets that analysis's result right after the download, with no model
- * call (content-index.ts).
+ * Idempotency by content (content-reuse.ts): a tenant's upload whose bytes (SHA-256, hashed while streaming) and
+ * effective options match an analysis that already succeeded gets that analysis's result right after the download,
+ * with no model call and its own copies of the keyframes. Otherwise the attempt claims the content before any work
+ * (content-claim.ts); when another analysis of the same content holds the claim, the attempt stops with
+ * {@link ContentBusyError} (the record goes back to `queued`, nothing is cleaned up but the temp dir) and worker.ts
+ * delays the job, whose next delivery knows the hash and decides before downloading again.
  * Cleanup, in `finally`: the temp dir always; the S3 temp object once the outcome is final (success, terminal
  * failure or the last attempt: deleting it before a retry would make the retry fail for want of its input; the
  * bucket's lifecycle rule is the backstop); the keyframe blobs of an analysis that finally failed.
@@ -37,9 +40,11 @@ import { probeVideo, type VideoLimits } from '../media/probe.ts';
 import { extractKeyframes } from '../media/keyframes.ts';
 import { mapBounded } from './bounded-map.ts';
 import { raceAbort, throwIfAborted } from './abortable.ts';
-import { optionsHash, type ContentIndex } from './content-index.ts';
+import { optionsHash, type ContentIndex } from '../analyses/content-index.ts';
+import type { ContentClaims, ContentLease } from './content-claim.ts';
+import { ContentBusyError, passContentGate, reusedResult, type ReusableRecord } from './content-reuse.ts';
 import { createJobDir, removeJobDir, removeStaleJobDirsOf } from './job-dirs.ts';
-import { deleteKeyframes, uploadKeyframes } from './keyframe-store.ts';
+import { deleteKeyframes, SourceKeyframeMissingError, uploadKeyframes } from './keyframe-store.ts';
 import { ProgressReporter } from './progress-reporter.ts';
 import { acceptReport, KEYFRAME_MAX_TOKENS, KEYFRAME_PROMPT, REPORT_MAX_TOKENS, reportPrompt, TREND_REPORT_MODEL_SCHEMA, TREND_REPORT_SCHEMA_NAME } from './trend-report.ts';
 import { deleteVideo, downloadVideo } from './video-download.ts';
@@ -68,8 +73,10 @@ export interface PipelineDeps {
   keyframes: ContainerClient;
   ai: AiCoordinator;
   store: AnalysisStore;
-  /** Content → analysis index (idempotency by content). */
+  /** Content → analyses index (idempotency by content). */
   contents: ContentIndex;
+  /** Claims on content, so that concurrent analyses of the same content do the work once. */
+  claims: ContentClaims;
   logger: Logger;
   limits: PipelineLimits;
   /** Parent of per-job temp dirs (WORK_DIR). */
@@ -120,6 +127,7 @@ export function assertJobData(data: unknown): asserts data is AnalysisJobData {
     const max = (opts as { maxKeyframes?: unknown } | undefined)?.maxKeyframes;
     if (max !== undefined && !(typeof max === 'number' && Number.isInteger(max) && max >= 1)) bad.push('options.maxKeyframes');
   }
+  if (d.contentSha256 !== undefined && !(typeof d.contentSha256 === 'string' && /^[0-9a-f]{64}$/.test(d.contentSha256))) bad.push('contentSha256');
   if (bad.length > 0) throw new UnrecoverableError(`invalid_job: job data field(s) ${bad.join(', ')} missing or invalid`);
 }
 
@@ -170,31 +178,71 @@ export async function runAnalysis(data: AnalysisJobData, deps: PipelineDeps, ctx
   let dir: string | undefined;
   let final = false;
   let succeeded = false;
+  let lease: ContentLease | undefined;
+  const maxKeyframes = Math.max(1, Math.min(data.options?.maxKeyframes ?? deps.limits.maxKeyframes, deps.limits.maxKeyframes));
+  const optsHash = optionsHash({ maxKeyframes });
+
+  /** Finishes this analysis with `prior`'s result (keyframes copied under our prefix). */
+  const reuse = async (prior: ReusableRecord, sha256: string): Promise<AnalysisResult> => {
+    step('upload');
+    const result = await reusedResult(deps.keyframes, prior, analysisId, timingsMs, { concurrency: deps.limits.uploadConcurrency, signal });
+    step('store');
+    timingsMs[current] = Date.now() - stepStarted;
+    timingsMs.total = Date.now() - started;
+    await progress.flush();
+    await deps.store.complete(analysisId, result);
+    final = true;
+    succeeded = true;
+    await deps.contents.remember(tenantId, sha256, optsHash, analysisId).catch((err: unknown) => log.warn({ err: errorMessage(err) }, 'content index update failed'));
+    log.info({ event: 'analysis_succeeded', reusedFrom: prior.id, timingsMs, keyframes: result.keyframes.length, modelCalls: 0, costUsd: 0 }, 'analysis succeeded by reusing the analysis of the same content');
+    return result;
+  };
+
+  /**
+   * Passes the content gate for `sha256`: the reused result, `undefined` when this attempt holds the claim and runs
+   * the pipeline (`lease` set), or throws ContentBusyError when another analysis of the content is running.
+   */
+  const gate = async (sha256: string): Promise<AnalysisResult | undefined> => {
+    let skipLookup = false;
+    for (;;) {
+      const decision = await passContentGate(deps, { tenantId, sha256, optsHash }, analysisId, log, { skipLookup });
+      if (decision.kind === 'run') {
+        lease = decision.lease;
+        return undefined;
+      }
+      if (decision.kind === 'wait') throw new ContentBusyError(decision.ownerId, decision.retryInMs, sha256);
+      try {
+        return await reuse(decision.prior, sha256);
+      } catch (err) {
+        if (!(err instanceof SourceKeyframeMissingError)) throw err;
+        // Erased while we copied: drop our partial copies and do the work ourselves.
+        log.info({ event: 'reuse_source_gone', priorId: decision.prior.id }, 'the analysis to reuse was erased meanwhile: running the pipeline');
+        await deleteKeyframes(deps.keyframes, analysisId);
+        skipLookup = true;
+      }
+    }
+  };
+
   try {
     await deps.store.markRunning(analysisId);
     step('download');
+    // A job delayed while another analysis of the same content ran knows the hash: reuse or wait again without
+    // downloading the video again (it is the same S3 object whose bytes were hashed).
+    if (data.contentSha256) {
+      const reused = await gate(data.contentSha256);
+      if (reused) return reused;
+    }
     dir = await createJobDir(deps.workDir, analysisId);
     const videoPath = join(dir, 'video');
     const download = await downloadVideo(deps.s3, deps.bucket, videoKey, videoPath, deps.limits.video.maxBytes, signal);
     log.debug({ bytes: download.bytes, ms: download.durationMs }, 'video downloaded');
-    const maxKeyframes = Math.max(1, Math.min(data.options?.maxKeyframes ?? deps.limits.maxKeyframes, deps.limits.maxKeyframes));
-    const optsHash = optionsHash({ maxKeyframes });
 
-    // The same bytes with the same options were analysed for this tenant already: reuse that result.
-    const priorId = await deps.contents.lookup(tenantId, download.sha256, optsHash);
-    const prior = priorId && priorId !== analysisId ? await deps.store.get(priorId) : undefined;
-    if (prior && prior.tenantId === tenantId && prior.status === 'succeeded' && prior.result) {
-      step('store');
-      timingsMs[current] = Date.now() - stepStarted;
-      timingsMs.total = Date.now() - started;
-      // No model was called for this analysis: no calls, no cost. Keyframe blobs stay under the prior's prefix.
-      const result: AnalysisResult = { ...prior.result, modelCalls: [], totalCostUsd: 0, timingsMs };
-      await progress.flush();
-      await deps.store.complete(analysisId, result);
-      final = true;
-      succeeded = true;
-      log.info({ event: 'analysis_succeeded', reusedFrom: prior.id, timingsMs, keyframes: result.keyframes.length, modelCalls: 0, costUsd: 0 }, 'analysis succeeded by reusing the analysis of the same content');
-      return result;
+    // Before any work: reuse an analysis of the same bytes and options, wait for a running one, or claim the content.
+    if (!lease || download.sha256 !== data.contentSha256) {
+      await lease?.release();
+      lease = undefined;
+      const reused = await gate(download.sha256);
+      if (reused) return reused;
     }
 
     step('probe');
@@ -258,6 +306,7 @@ export async function runAnalysis(data: AnalysisJobData, deps: PipelineDeps, ctx
     await deps.store.complete(analysisId, result);
     final = true;
     succeeded = true;
+    // Indexed before the claim is released (finally), so a waiter that finds the claim gone finds the result.
     await deps.contents.remember(tenantId, download.sha256, optsHash, analysisId).catch((err: unknown) => log.warn({ err: errorMessage(err) }, 'content index update failed (the next same upload runs again)'));
     log.info(
       {
@@ -269,6 +318,12 @@ export async function runAnalysis(data: AnalysisJobData, deps: PipelineDeps, ctx
     );
     return result;
   } catch (caught) {
+    if (caught instanceof ContentBusyError) {
+      await progress.flush();
+      await deps.store.defer(analysisId).catch((e: unknown) => log.error({ err: errorMessage(e) }, 'could not put the record back to queued'));
+      log.info({ event: 'analysis_deferred', ownerId: caught.ownerId, retryInMs: caught.retryInMs }, 'the same content is being analysed by another analysis: waiting for its result');
+      throw caught;
+    }
     const err = signal.aborted && !(caught instanceof TerminalError) ? signal.reason : caught;
     const terminal = isTerminal(err);
     final = terminal || ctx.attempt >= ctx.maxAttempts;
@@ -285,6 +340,7 @@ export async function runAnalysis(data: AnalysisJobData, deps: PipelineDeps, ctx
     throw err;
   } finally {
     const cleanupStarted = Date.now();
+    if (lease) await lease.release().catch((err: unknown) => log.warn({ err: errorMessage(err) }, 'content claim release failed (it expires by itself)'));
     if (dir) await removeJobDir(dir).catch((err: unknown) => log.error({ err: errorMessage(err) }, 'temp dir removal failed'));
     if (final) {
       await deleteVideo(deps.s3, deps.bucket, videoKey).catch((err: unknown) => log.error({ err: errorMessage(err) }, 'temp object delete failed (the bucket lifecycle rule will expire it)'));

@@ -19,12 +19,15 @@ import { createAiCoordinator } from '../ai/coordinator.ts';
 import { createModelCredentialFromConfig } from '../platform/model-credentials.ts';
 import { closeWorker, createAnalysisWorker, type AnalysisJobSummary } from './worker.ts';
 import { sweepOrphanedJobDirs } from './job-dirs.ts';
-import { ContentIndex } from './content-index.ts';
+import { ContentIndex } from '../analyses/content-index.ts';
+import { ContentClaims } from './content-claim.ts';
 import type { PipelineDeps } from './pipeline.ts';
 import type { AnalysisJobData } from '../analyses/types.ts';
 
 /** Blob uploads in flight per job. */
 const UPLOAD_CONCURRENCY = 4;
+/** How long a job waiting for a concurrent analysis of the same content stays delayed before it looks again, ms. */
+const CONTENT_WAIT_MS = 1000;
 /** ffprobe wall-clock limit, ms: bounded probesize/analyzeduration make a healthy probe take well under a second. */
 const PROBE_TIMEOUT_MS = 15_000;
 
@@ -100,6 +103,8 @@ export async function startWorkerRuntime(config: Config, logger: Logger): Promis
     ai,
     store: new AnalysisStore(shared, config.REDIS_KEY_PREFIX, config.RESULT_RETENTION_DAYS * 24 * 3600),
     contents: new ContentIndex(shared, config.REDIS_KEY_PREFIX, config.RESULT_RETENTION_DAYS * 24 * 3600),
+    // A content claim lives as long as a job lock: both say "the worker doing this is alive".
+    claims: new ContentClaims(shared, config.REDIS_KEY_PREFIX, { leaseMs: config.JOB_LOCK_DURATION_MS, retryDelayMs: CONTENT_WAIT_MS }),
     logger,
     limits: {
       video: {

@@ -9,12 +9,13 @@
  * back to wait by another worker's stalled check once its lock expires (lockDuration 20 s, checked every 10 s
  * here, against 30 s/30 s by default, so recovery takes ≤ ~30 s of the 2-minute budget).
  */
-import { Worker, type Job } from 'bullmq';
+import { DelayedError, Worker, type Job } from 'bullmq';
 import type { Redis } from 'ioredis';
 import { TransientError, errorMessage } from '../platform/errors.ts';
 import type { Logger } from '../platform/logger.ts';
 import type { AnalysisJobData } from '../analyses/types.ts';
 import { runAnalysis, type PipelineDeps } from './pipeline.ts';
+import { ContentBusyError } from './content-reuse.ts';
 
 /** What BullMQ stores as a completed job's return value: a summary (the result itself lives in the store). */
 export interface AnalysisJobSummary {
@@ -43,12 +44,14 @@ export interface WorkerSettings {
 }
 
 /**
- * The processor: runs one attempt with a timeout.
+ * The processor: runs one attempt with a timeout. When the pipeline finds another analysis of the same content
+ * running ({@link ContentBusyError}), the job is moved to the delayed set for the time it asks (BullMQ's
+ * `moveToDelayed` + `DelayedError`: not an attempt, not a failure) with the content hash added to its data.
  * @returns a summary for BullMQ's return value.
- * @throws whatever {@link runAnalysis} throws (UnrecoverableError for terminal failures).
+ * @throws whatever {@link runAnalysis} throws (UnrecoverableError for terminal failures); DelayedError when delayed.
  */
 export function createAnalysisProcessor(deps: PipelineDeps, settings: Pick<WorkerSettings, 'jobTimeoutMs'>) {
-  return async (job: Job<AnalysisJobData>, _token?: string, cancel?: AbortSignal): Promise<AnalysisJobSummary> => {
+  return async (job: Job<AnalysisJobData>, token?: string, cancel?: AbortSignal): Promise<AnalysisJobSummary> => {
     const timeout = new AbortController();
     const timer = setTimeout(
       () => timeout.abort(new TransientError('job_timeout', `analysis attempt exceeded the job timeout of ${settings.jobTimeoutMs} ms and was aborted`)),
@@ -58,6 +61,12 @@ export function createAnalysisProcessor(deps: PipelineDeps, settings: Pick<Worke
     try {
       const result = await runAnalysis(job.data, deps, { signal, attempt: job.attemptsMade + 1, maxAttempts: job.opts.attempts ?? 1 });
       return { analysisId: job.data.analysisId, keyframes: result.keyframes.length, totalCostUsd: result.totalCostUsd, totalMs: result.timingsMs.total ?? 0 };
+    } catch (err) {
+      if (!(err instanceof ContentBusyError)) throw err;
+      if (!token) throw new TransientError('content_busy', `${err.message} (no lock token to delay the job with: retried instead)`);
+      await job.updateData({ ...job.data, contentSha256: err.sha256 });
+      await job.moveToDelayed(Date.now() + err.retryInMs, token);
+      throw new DelayedError();
     } finally {
       clearTimeout(timer);
     }

@@ -1,8 +1,10 @@
 /**
  * Idempotency by content (issue 4 point 5) through a real BullMQ worker against the stand-ins: the same bytes
- * uploaded again under another key with the same options give the same analysis (same report and keyframes) with
- * no model call and no new blob; other options or another tenant run the pipeline again. The Redis key is
- * `<prefix>:content:<tenant>:<sha256>:<optionsHash>`, and the hash is of the bytes streamed from S3.
+ * uploaded again under another key with the same options give the same analysis (same report, keyframe times and
+ * notes) with no model call and no keyframe written again, its keyframes being server-side copies under its own
+ * prefix; other options or another tenant run the pipeline again. The Redis key is
+ * `<prefix>:content:<tenant>:<sha256>:<optionsHash>` (a sorted set of analysis ids), and the hash is of the bytes
+ * streamed from S3.
  */
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
@@ -10,7 +12,7 @@ import { createHash } from 'node:crypto';
 import { makeClip } from '../../devstack/samples.ts';
 import { createRedis } from '../../services/platform/redis.ts';
 import { createAnalysisWorker, closeWorker } from '../../services/worker/worker.ts';
-import { optionsHash } from '../../services/worker/content-index.ts';
+import { optionsHash } from '../../services/analyses/content-index.ts';
 import { fixtureDir } from '../media/media-fixtures.ts';
 import { FakeCoordinator } from './fake-coordinator.ts';
 import { bytesOf, startHarness } from './pipeline-harness.ts';
@@ -42,7 +44,8 @@ test('same content + options → the first analysis is reused; other options or 
   assert.is(first.status, 'succeeded', JSON.stringify(first.error));
   const calls = ai.visionCalls + ai.textCalls;
   assert.ok(calls >= 2, 'the first analysis called the models');
-  assert.is(await h.redis.get(h.contents.key('tenant-a', sha, optionsHash({ maxKeyframes: 4 }))), first.id, 'indexed by the SHA-256 of the bytes');
+  const contentKey = h.contents.key('tenant-a', sha, optionsHash({ maxKeyframes: 4 }));
+  assert.equal(await h.redis.zrange(contentKey, '0', '-1'), [first.id], 'indexed by the SHA-256 of the bytes');
   const blobsBefore = await h.blobNames('');
 
   // Same bytes, another upload key, same options: the same analysis, no model call, no blob written.
@@ -51,12 +54,22 @@ test('same content + options → the first analysis is reused; other options or 
   assert.is(again.status, 'succeeded', JSON.stringify(again.error));
   assert.is.not(again.id, first.id);
   assert.equal(again.result!.report, first.result!.report);
-  assert.equal(again.result!.keyframes, first.result!.keyframes);
+  const own = (id: string, blobName: string): string => blobName.replace(/^[^/]+\//, `${id}/`);
+  assert.equal(again.result!.keyframes, first.result!.keyframes.map((k) => ({ ...k, blobName: own(again.id, k.blobName) })), 'same keyframes, under its own prefix');
   assert.equal(again.result!.video, first.result!.video);
   assert.equal(again.result!.modelCalls, []);
   assert.is(again.result!.totalCostUsd, 0);
   assert.is(ai.visionCalls + ai.textCalls, calls, 'no model call');
-  assert.equal(await h.blobNames(''), blobsBefore, 'no blob written');
+  assert.equal(await h.blobNames(`${first.id}/`), blobsBefore.filter((n) => n.startsWith(`${first.id}/`)), "the first analysis's blobs untouched");
+  assert.equal(await h.blobNames(''), [...blobsBefore, ...again.result!.keyframes.map((k) => k.blobName)].sort(), 'only the copies were added');
+  for (const [i, k] of again.result!.keyframes.entries()) {
+    const copy = h.container.getBlockBlobClient(k.blobName);
+    assert.equal(await copy.downloadToBuffer(), await h.container.getBlockBlobClient(first.result!.keyframes[i]!.blobName).downloadToBuffer(), `copy ${k.blobName} has the bytes`);
+    const props = await copy.getProperties();
+    assert.is(props.contentType, 'image/jpeg');
+    assert.is(props.metadata?.analysisid, again.id);
+  }
+  assert.equal((await h.redis.zrange(contentKey, '0', '-1')).sort(), [first.id, again.id].sort(), 'both analyses are indexed');
   assert.not.ok(await h.s3Exists(againKey), 'the duplicate upload is deleted too');
   assert.equal(await h.workDirEntries(), []);
 
@@ -89,7 +102,7 @@ test('a content entry pointing at a missing analysis is ignored: the pipeline ru
   const rec = await h.waitFinal(queue, await h.submit(queue, await h.upload(bytes)));
   assert.is(rec.status, 'succeeded', JSON.stringify(rec.error));
   assert.ok(ai.visionCalls + ai.textCalls > before);
-  assert.is(await h.redis.get(h.contents.key('tenant-a', sha, optionsHash({ maxKeyframes: 8 }))), rec.id, 'the entry now points at the new analysis');
+  assert.equal(await h.redis.zrange(h.contents.key('tenant-a', sha, optionsHash({ maxKeyframes: 8 })), '0', '-1'), [rec.id], 'the missing one was dropped, the new one added');
 });
 
 test.run();

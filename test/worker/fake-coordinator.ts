@@ -25,6 +25,8 @@ export interface FakeOptions {
   failFirst?: { n: number; error: () => Error };
   /** Never settle describeImage (to exercise the job timeout). */
   hang?: boolean;
+  /** describeImage answers only once this settles (counted on arrival), so a test can hold an analysis mid-work. */
+  hold?: Promise<unknown>;
 }
 
 /** The fake, with counters tests can read. */
@@ -49,6 +51,7 @@ export class FakeCoordinator implements AiCoordinator {
   async describeImage(req: DescribeImageRequest): Promise<TextResult> {
     this.visionCalls++;
     if (this.o.hang) return new Promise<TextResult>(() => undefined);
+    if (this.o.hold) await this.o.hold;
     if (this.o.failFirst && this.visionCalls <= this.o.failFirst.n) throw this.o.failFirst.error();
     this.images.push(req.image);
     const text = await describeForTest(req.image);

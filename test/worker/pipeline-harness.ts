@@ -15,7 +15,8 @@ import { createBlobServiceClient } from '../../services/platform/blob.ts';
 import { createRedis } from '../../services/platform/redis.ts';
 import { createLogger, type Logger } from '../../services/platform/logger.ts';
 import { AnalysisStore } from '../../services/analyses/store.ts';
-import { ContentIndex } from '../../services/worker/content-index.ts';
+import { ContentIndex } from '../../services/analyses/content-index.ts';
+import { ContentClaims } from '../../services/worker/content-claim.ts';
 import { ANALYSIS_JOB_NAME, analysisJobOptions, createAnalysisQueue } from '../../services/analyses/queue.ts';
 import type { AnalysisJobData, AnalysisOptions, AnalysisRecord } from '../../services/analyses/types.ts';
 import type { AiCoordinator } from '../../services/ai/types.ts';
@@ -33,6 +34,8 @@ export interface Harness {
   container: ContainerClient;
   store: AnalysisStore;
   contents: ContentIndex;
+  /** Claims with a 3 s lease and a 200 ms wait. */
+  claims: ContentClaims;
   /** A general-purpose connection (the store's). */
   redis: Redis;
   workDir: string;
@@ -74,6 +77,7 @@ export async function startHarness(name: string): Promise<Harness> {
   const redis = createRedis(stack.redisUrl, 'general');
   const store = new AnalysisStore(redis, stack.keyPrefix, 3600);
   const contents = new ContentIndex(redis, stack.keyPrefix, 3600);
+  const claims = new ContentClaims(redis, stack.keyPrefix, { leaseMs: 3000, retryDelayMs: 200 });
   const work = await fixtureDir(`${name}-work`);
   const logger = createLogger(`test-${name}`, process.env.TEST_LOG_LEVEL ?? 'silent');
   const limits: PipelineLimits = {
@@ -87,8 +91,8 @@ export async function startHarness(name: string): Promise<Harness> {
   const queues: Queue[] = [];
   const producers: Redis[] = [];
   const h: Harness = {
-    stack, s3, container, store, contents, redis, workDir: work.dir, logger, limits,
-    deps: (ai, o = {}) => ({ s3, bucket: BUCKET, keyframes: container, ai, store, contents, logger, limits: { ...limits, ...o }, workDir: work.dir }),
+    stack, s3, container, store, contents, claims, redis, workDir: work.dir, logger, limits,
+    deps: (ai, o = {}) => ({ s3, bucket: BUCKET, keyframes: container, ai, store, contents, claims, logger, limits: { ...limits, ...o }, workDir: work.dir }),
     queue: (qname) => {
       const conn = createRedis(stack.redisUrl, 'producer');
       producers.push(conn);
