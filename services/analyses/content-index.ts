@@ -6,7 +6,7 @@
  *   were recorded (ms since the epoch), at most {@link CONTENT_INDEX_MAX_MEMBERS} newest kept, expiring with the
  *   records' retention after the last addition;
  * - `<prefix>:content-ref:<analysisId>`: the content key above that names the analysis (same expiry), so that GDPR
- *   erasure, which knows only the analysis, can remove it from the index ({@link ContentIndex.forget}).
+ *   erasure, which knows only the analysis, can remove it from the index ({@link forgetContentEntries}).
  * Every analysis of the content is a member, whether it ran the pipeline or reused another one (it owns copies of
  * the keyframes: services/worker/content-reuse.ts), so erasing any one of them leaves the others reusable.
  * Per tenant on purpose: one tenant's upload never reveals or reuses another's analysis.
@@ -46,6 +46,11 @@ const REMEMBER = new LuaScript(
 /** KEYS[1] the content set, KEYS[2] the ref key; ARGV[1] the id. Removes the id and the ref; returns ZREM's count. */
 const FORGET = new LuaScript("local n = redis.call('ZREM', KEYS[1], ARGV[1]) redis.call('DEL', KEYS[2]) return n");
 
+/** `<prefix>:content-ref:<analysisId>`: the content key that names the analysis. */
+export function contentRefKey(prefix: string, analysisId: string): string {
+  return `${prefix}:content-ref:${analysisId}`;
+}
+
 /** The content → analyses index in Redis. */
 export class ContentIndex {
   private readonly redis: Redis;
@@ -71,7 +76,7 @@ export class ContentIndex {
 
   /** `<prefix>:content-ref:<analysisId>`. */
   refKey(analysisId: string): string {
-    return `${this.prefix}:content-ref:${analysisId}`;
+    return contentRefKey(this.prefix, analysisId);
   }
 
   /** The analysis ids recorded for this content and options, newest first (possibly none). */
@@ -89,18 +94,25 @@ export class ContentIndex {
     if (ids.length > 0) await this.redis.zrem(this.key(tenantId, sha256, optsHash), ...ids);
   }
 
-  /**
-   * Removes `analysisId` from the content entry that names it, and its ref (GDPR erasure). Idempotent.
-   * @returns 1 when the id was still in an entry, else 0.
-   */
-  async forget(analysisId: string): Promise<number> {
-    const ref = this.refKey(analysisId);
-    const key = await this.redis.get(ref);
-    // Only a key of this index is ever touched, whatever the ref holds.
-    if (!key || !key.startsWith(`${this.prefix}:content:`)) {
-      await this.redis.del(ref);
-      return 0;
-    }
-    return Number(await FORGET.run(this.redis, [key, ref], [analysisId]));
+  /** {@link forgetContentEntries} of `analysisId`. */
+  forget(analysisId: string): Promise<number> {
+    return forgetContentEntries(this.redis, this.prefix, analysisId);
   }
+}
+
+/**
+ * Removes `analysisId` from the content entry that names it, and its ref (GDPR erasure: no content key may point at
+ * an erased analysis). Idempotent.
+ * @param prefix key prefix (REDIS_KEY_PREFIX).
+ * @returns 1 when the id was still in an entry, else 0.
+ */
+export async function forgetContentEntries(redis: Redis, prefix: string, analysisId: string): Promise<number> {
+  const ref = contentRefKey(prefix, analysisId);
+  const key = await redis.get(ref);
+  // Only a key of this index is ever touched, whatever the ref holds.
+  if (!key || !key.startsWith(`${prefix}:content:`)) {
+    await redis.del(ref);
+    return 0;
+  }
+  return Number(await FORGET.run(redis, [key, ref], [analysisId]));
 }

@@ -2,7 +2,9 @@
  * GDPR erasure of one analysis (`DELETE /v1/analyses/{id}`, GDPR Art. 17): everything the engine holds about it.
  *
  * What is erased, in this order:
- * 1. the BullMQ job (its data names the tenant and the upload), if it still exists in any state;
+ * 1. the BullMQ job (its data names the tenant and the upload), if it still exists in any state, and the analysis's
+ *    place in the content index (services/analyses/content-index.ts), so no later upload reuses it; an analysis that
+ *    reused this one owns copies of its keyframes and is not affected;
  * 2. the keyframe blobs, every blob under `<analysisId>/` in the keyframes container (services/worker/keyframe-store.ts
  *    names them `<analysisId>/keyframe-<n>-<ms>.jpg`);
  * 3. the uploaded video in the temp bucket, if the worker has not deleted it yet (note: an upload analysed twice is
@@ -27,6 +29,7 @@ import type { ContainerClient } from '@azure/storage-blob';
 import type { Queue } from 'bullmq';
 import type { Redis } from 'ioredis';
 import type { AnalysisStore } from '../../analyses/store.ts';
+import { forgetContentEntries } from '../../analyses/content-index.ts';
 import type { AnalysisJobData, AnalysisRecord } from '../../analyses/types.ts';
 import { AppError, TransientError } from '../../platform/errors.ts';
 import type { Logger } from '../../platform/logger.ts';
@@ -172,6 +175,7 @@ export async function eraseAnalysis(deps: EraseAnalysisDeps, caller: Principal, 
   }
   if (record.status === 'running') throw running(id);
   const job = await removeJob(deps.queue, record);
+  const contentEntries = await forgetContentEntries(deps.redis, deps.prefix, id);
   const keyframes = await deleteKeyframes(deps.keyframes, id);
   const tempObject = await deleteTempObject(deps.s3, deps.bucket, record);
   const cacheEntries = await deleteCacheEntries(deps.redis, deps.prefix, id);
@@ -181,6 +185,6 @@ export async function eraseAnalysis(deps: EraseAnalysisDeps, caller: Principal, 
     analysisId: id,
     erased: { record: stored.record, keyframes, tempObject, job, cacheEntries, idempotencyKey: stored.idempotencyKey, usageRecord },
   };
-  log.info({ event: 'analysis_erased', analysisId: id, tenant: caller.tenantId, erased: report.erased }, 'analysis erased');
+  log.info({ event: 'analysis_erased', analysisId: id, tenant: caller.tenantId, erased: report.erased, contentEntries }, 'analysis erased');
   return report;
 }
