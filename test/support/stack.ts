@@ -1,7 +1,8 @@
 /**
- * Stand-ins for one test file: Redis (shared server, own key prefix), and on request s3rver, Azurite, the
- * ECS / Application Auto Scaling emulator and the Azure AI inference emulator on free loopback ports. `close()`
- * stops what it started and deletes every Redis key under the file's prefix.
+ * Stand-ins for one test file: Redis (shared server, own key prefix), and on request s3rver (optionally behind
+ * the bucket-configuration stand-in), Azurite, the ECS / Application Auto Scaling emulator and the Azure AI
+ * inference emulator on free loopback ports. `close()` stops what it started and deletes every Redis key under
+ * the file's prefix.
  */
 import { randomBytes } from 'node:crypto';
 import { Redis } from 'ioredis';
@@ -15,6 +16,8 @@ import { startAiEmulator, type AiEmulator, type AiEmulatorOptions } from '../../
 export interface TestStackOptions {
   /** Start s3rver with these buckets. */
   s3Buckets?: string[];
+  /** Put the S3 bucket-configuration stand-in in front of s3rver (see devstack/standins/s3.ts). */
+  s3BucketConfig?: boolean | { newBucketDefaults: boolean };
   /** Start Azurite. */
   blob?: boolean;
   /** Start the ECS / Application Auto Scaling emulator (`true` for the defaults). */
@@ -43,7 +46,7 @@ export interface TestStack {
 export async function startTestStack(name: string, o: TestStackOptions = {}): Promise<TestStack> {
   const [redis, s3, blob, aws, ai] = await Promise.all([
     startRedis(process.env.REDIS_URL),
-    o.s3Buckets ? startS3(o.s3Buckets) : Promise.resolve(undefined),
+    o.s3Buckets ? startS3(o.s3Buckets, { ...(o.s3BucketConfig !== undefined ? { bucketConfig: o.s3BucketConfig } : {}) }) : Promise.resolve(undefined),
     o.blob ? startAzurite() : Promise.resolve(undefined),
     o.aws ? startAwsEmulator(o.aws === true ? {} : o.aws) : Promise.resolve(undefined),
     o.ai ? startAiEmulator(o.ai) : Promise.resolve(undefined),
