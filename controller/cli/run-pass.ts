@@ -1,7 +1,7 @@
 /**
- * The body shared by `plan` and `apply`: load the document, run one pass, print the plan (text, or JSON with
- * `--json`), and turn the report into an exit code (0 in sync, 2 drift left, 1 error), like
- * `terraform plan -detailed-exitcode`.
+ * The body shared by `plan` and `apply`: load the document, check that AWS credentials can be loaded (one clear
+ * message on stderr and exit 1 when not), run one pass, print the plan (text, or JSON with `--json`), and turn
+ * the report into an exit code (0 in sync, 2 drift left, 1 error), like `terraform plan -detailed-exitcode`.
  */
 import { loadDesiredState } from '../../services/platform/desired-state.ts';
 import { ValidationError } from '../../services/platform/errors.ts';
@@ -13,6 +13,7 @@ import { cliConfig, interpolationVars } from './runtime.ts';
 import { createReconcilerClients, type ReconcilerClients } from '../aws/clients.ts';
 import { createStorageClients, type StorageClientSet } from '../storage-clients.ts';
 import { aiModelObserverFromConfig } from '../azure/model-credential.ts';
+import { awsCredentialsProblem } from './aws-credentials.ts';
 
 /** Runs one pass for the CLI. @returns the exit code. */
 export async function runPass(ctx: CommandContext, intent: 'plan' | 'apply', name: string): Promise<number> {
@@ -27,6 +28,12 @@ export async function runPass(ctx: CommandContext, intent: 'plan' | 'apply', nam
     const config = cliConfig(ctx, file, false);
     const desired = await loadDesiredState(file, interpolationVars(ctx.env));
     clients = createReconcilerClients(config);
+    const ecs = clients.ecs;
+    const problem = await awsCredentialsProblem(() => ecs.config.credentials(), ctx.env);
+    if (problem) {
+      ctx.stderr.write(`trendctl ${name}: ${problem}\n`);
+      return 1;
+    }
     storage = await createStorageClients(config);
     const aiModels = aiModelObserverFromConfig(config);
     const { report } = await reconcile(

@@ -142,6 +142,30 @@ cli('plan: exit 1 when AWS cannot be reached, with the cause', async () => {
   assert.match(r.stdout, /Error: observe cluster content-trends-dev: ListServices content-trends-dev: .*ECONNREFUSED/);
 });
 
+cli('plan without AWS credentials: one message on stderr naming what is missing and how to provide it, exit 1, no AWS call', async () => {
+  // No key pair, no readable shared files, no instance metadata (a CI runner on EC2 would otherwise answer).
+  const noCredentials = {
+    AWS_REGION: 'us-east-1', ECS_ENDPOINT: emu.endpoint, APPLICATION_AUTOSCALING_ENDPOINT: emu.endpoint, S3_ENDPOINT: stack.s3!.endpoint, S3_FORCE_PATH_STYLE: 'true',
+    HOME: dir, AWS_SHARED_CREDENTIALS_FILE: join(dir, 'no-credentials'), AWS_CONFIG_FILE: join(dir, 'no-config'), AWS_EC2_METADATA_DISABLED: 'true',
+  };
+  emu.resetCalls();
+  const r = await trendctl(['plan', '-f', DEV_FILE], noCredentials);
+  assert.is(r.code, 1);
+  assert.is(r.stdout, '', 'no plan, no per-resource errors');
+  const lines = r.stderr.trimEnd().split('\n');
+  assert.is(lines[0], 'trendctl plan: no AWS credentials: the SDK could not load any (CredentialsProviderError: Could not load credentials from any providers).');
+  assert.is(r.stderr.match(/CredentialsProviderError/g)?.length, 1, 'said once');
+  assert.ok(lines.includes('  - AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY (and AWS_SESSION_TOKEN for temporary keys);'), r.stderr);
+  assert.ok(lines.some((l) => l.startsWith('  - AWS_PROFILE naming a profile')), r.stderr);
+  assert.match(lines[lines.length - 1]!, /use AWS_ACCESS_KEY_ID=S3RVER AWS_SECRET_ACCESS_KEY=S3RVER\.$/);
+  assert.is(emu.callCount(), 0, 'nothing was sent unsigned');
+
+  const half = await trendctl(['apply', '-f', DEV_FILE], { ...noCredentials, AWS_ACCESS_KEY_ID: 'AKIAEXAMPLE' });
+  assert.is(half.code, 1);
+  assert.match(half.stderr, /^trendctl apply: no AWS credentials: .*\nAWS_ACCESS_KEY_ID is set but AWS_SECRET_ACCESS_KEY is not: set both\.\n/);
+  assert.not.match(half.stderr, /AKIAEXAMPLE/, 'the key id is not echoed');
+});
+
 cli('report: exit 1 without REDIS_URL; prints the latest saved report (text and JSON)', async () => {
   const none = await trendctl(['report'], {});
   assert.is(none.code, 1);
