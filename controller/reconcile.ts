@@ -90,7 +90,7 @@ export async function reconcile(request: ReconcileRequest, deps: ReconcileDeps):
   let actuator: ActuatorResult | undefined;
   if (observed && request.intent === 'apply') {
     const writes = planWrites(desired, observed, kept);
-    actuator = await applyWrites(writes, { ecs: deps.ecs, autoscaling: deps.autoscaling, calls, now, ...(deps.mayWrite ? { mayWrite: deps.mayWrite } : {}), ...(deps.backoff ? { backoff: deps.backoff } : {}) }, {
+    actuator = await applyWrites(writes, { ecs: deps.ecs, autoscaling: deps.autoscaling, calls, now, ...(deps.storage ? { storage: deps.storage } : {}), ...(deps.mayWrite ? { mayWrite: deps.mayWrite } : {}), ...(deps.backoff ? { backoff: deps.backoff } : {}) }, {
       dryRun,
       maxWrites: management.maxWritesPerPass ?? DEFAULT_ACTUATOR_OPTIONS.maxWrites,
     });

@@ -3,6 +3,8 @@
  * what it wrote (AuditRecord) and what one pass returns (ReconcileResult). Stages (observe, diff, act, report)
  * exchange only these types.
  */
+import type { LifecycleRule } from '@aws-sdk/client-s3';
+import type { SignedIdentifier } from '@azure/storage-blob';
 import type { ManagementMode } from '../services/platform/desired-state.ts';
 
 export type {
@@ -105,25 +107,43 @@ export interface Unsupported {
   unsupported: string;
 }
 
+/** Live bucket documents a write must keep intact, as read (absent when the read was unsupported). */
+export interface BucketDocuments {
+  /** `arn:<partition>:s3:::<bucket>`, for policy statements. */
+  arn: string;
+  /** Every lifecycle rule, the reconciler's own included; `[]` when there is no configuration. */
+  lifecycleRules?: LifecycleRule[];
+  /** The bucket policy JSON as read; `null` when the bucket has none. */
+  policy?: string | null;
+  /** `BucketKeyEnabled` of the default-encryption rule, when it says. */
+  bucketKeyEnabled?: boolean;
+}
+
 /** The S3 temporary-video bucket as observed. Absent fields were not read. */
 export interface ObservedBucket {
   name: string;
   exists: boolean;
-  /** Days after which whole-bucket lifecycle rules expire objects; `null` when no such enabled rule exists. */
+  /** Days after which the reconciler's lifecycle rule expires objects; `null` when the rule is absent, disabled or narrowed. */
   expireAfterDays?: number | null | Unsupported;
   /** Default encryption algorithm (`AES256`, `aws:kms`, …); `null` when none is configured. */
   encryption?: string | null | Unsupported;
   /** Whether all four S3 Block Public Access settings are on. */
   blockPublicAccess?: boolean | Unsupported;
+  /** Whether a bucket-policy statement denies every request not made over TLS (`aws:SecureTransport` false). */
+  tlsOnly?: boolean | Unsupported;
+  /** What the writes preserve. */
+  documents?: BucketDocuments;
 }
 
 /** The keyframes Blob container as observed. */
 export interface ObservedContainer {
   name: string;
   exists: boolean;
-  /** `none` when private, else the public access level (`blob`, `container`). */
+  /** `none` when private, else the public access level (`blob`, `container`). Absent when the container does not exist. */
   publicAccess?: string;
-  /** Blob soft-delete retention days of the account; `null` when soft delete is off. */
+  /** Stored access policies of the container, kept when its public access is turned off. */
+  signedIdentifiers?: SignedIdentifier[];
+  /** Blob soft-delete retention days of the account (read whether the container exists or not); `null` when soft delete is off. */
   softDeleteDays?: number | null;
 }
 
@@ -197,7 +217,7 @@ export interface AuditRecord {
   after: unknown;
   /** ISO 8601 time of the write. */
   time: string;
-  /** AWS operation, e.g. `RegisterScalableTarget`. */
+  /** API operation, e.g. `RegisterScalableTarget`, `PutBucketPolicy`, `SetContainerAccessPolicy`. */
   operation: string;
   outcome: WriteOutcome;
   error?: string;

@@ -2,6 +2,7 @@
  * Executes planned writes. It decides nothing (`plan-writes.ts` did): it sends each write once through the
  * retrying `ApiCalls`, keeps going when one fails, holds back a policy whose scalable target failed, honours
  * the blast-radius cap and dry-run, and writes one audit record per field changed (or not changed, and why).
+ * Storage writes (`storage-writes.ts`) go the same way; a storage resource may take several writes, one per setting.
  */
 import { UpdateServiceCommand, type ECSClient } from '@aws-sdk/client-ecs';
 import { PutScalingPolicyCommand, RegisterScalableTargetCommand, type ApplicationAutoScalingClient } from '@aws-sdk/client-application-auto-scaling';
@@ -9,6 +10,8 @@ import { errorMessage } from '../../services/platform/errors.ts';
 import type { AuditRecord, WriteOutcome } from '../types.ts';
 import type { ApiCalls } from '../aws/api-calls.ts';
 import type { PlannedWrite } from './plan-writes.ts';
+import { sendStorageWrite } from './storage-writes.ts';
+import type { StorageClients } from '../observe/storage.ts';
 import type { ResourceBackoff } from '../resource-backoff.ts';
 
 /** Collaborators of {@link applyWrites}. */
@@ -16,6 +19,8 @@ export interface ActuatorDeps {
   ecs: ECSClient;
   autoscaling: ApplicationAutoScalingClient;
   calls: ApiCalls;
+  /** Clients of storage writes; without one, a storage write fails (and says so). @defaultValue none */
+  storage?: StorageClients;
   now: () => Date;
   /** Checked before each write; false defers the rest (e.g. the leader lease was lost mid-pass). @defaultValue always true */
   mayWrite?: () => boolean;
@@ -37,8 +42,18 @@ export const DEFAULT_ACTUATOR_OPTIONS: ActuatorOptions = { dryRun: false, maxWri
 /** What the writes did. */
 export interface ActuatorResult {
   audit: AuditRecord[];
-  /** Outcome per resource written (or not). */
+  /** Outcome per resource written (or not); with several writes to one resource, the worst (failed, deferred, dry-run, applied). */
   outcomes: Map<string, { outcome: WriteOutcome; error?: string }>;
+}
+
+const SEVERITY: Readonly<Record<WriteOutcome, number>> = { applied: 0, 'dry-run': 1, deferred: 2, failed: 3 };
+
+/** The outcome of a resource after one more of its writes. */
+function worse(prev: { outcome: WriteOutcome; error?: string } | undefined, next: { outcome: WriteOutcome; error?: string }): { outcome: WriteOutcome; error?: string } {
+  if (!prev) return next;
+  const outcome = SEVERITY[next.outcome] > SEVERITY[prev.outcome] ? next.outcome : prev.outcome;
+  const errors = [prev.error, next.error].filter((e): e is string => e !== undefined);
+  return { outcome, ...(errors.length > 0 ? { error: errors.join('; ') } : {}) };
 }
 
 async function send(w: PlannedWrite, deps: ActuatorDeps): Promise<void> {
@@ -52,6 +67,8 @@ async function send(w: PlannedWrite, deps: ActuatorDeps): Promise<void> {
     case 'PutScalingPolicy':
       await deps.calls.run('application-autoscaling', 'PutScalingPolicy', w.resource, () => deps.autoscaling.send(new PutScalingPolicyCommand(w.input)));
       return;
+    default:
+      await sendStorageWrite(w, deps.storage, deps.calls);
   }
 }
 
@@ -97,7 +114,7 @@ export async function applyWrites(writes: readonly PlannedWrite[], deps: Actuato
         deps.backoff?.failure(w.resource, deps.now().getTime(), error);
       }
     }
-    outcomes.set(w.resource, { outcome, ...(error !== undefined ? { error } : {}) });
+    outcomes.set(w.resource, worse(outcomes.get(w.resource), { outcome, ...(error !== undefined ? { error } : {}) }));
     const time = deps.now().toISOString();
     for (const d of w.drifts) {
       audit.push({ resource: w.resource, field: d.field, before: d.actual, after: d.desired, time, operation: w.operation, outcome, ...(error !== undefined ? { error } : {}) });

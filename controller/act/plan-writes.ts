@@ -9,14 +9,16 @@
 import type { UpdateServiceCommandInput } from '@aws-sdk/client-ecs';
 import type { PutScalingPolicyCommandInput, RegisterScalableTargetCommandInput } from '@aws-sdk/client-application-auto-scaling';
 import type { DesiredState } from '../../services/platform/desired-state.ts';
-import { ECS_SCALABLE_DIMENSION, ECS_SERVICE_NAMESPACE, ecsResourceId, type Drift, type ObservedServiceState } from '../types.ts';
+import { ECS_SCALABLE_DIMENSION, ECS_SERVICE_NAMESPACE, ecsResourceId, type Drift, type ObservedServiceState, type ObservedStorage } from '../types.ts';
 import { DEFAULT_COOLDOWNS_SEC, desiredPolicies, findLivePolicy, normalizeDeployment, normalizePolicy } from '../diff/normalize.ts';
+import { planStorageWrites, type StorageWrite } from './storage-writes.ts';
 
-/** One write, with the drift it corrects. */
+/** One write, with the drift it corrects (storage writes: `storage-writes.ts`). */
 export type PlannedWrite =
   | { operation: 'UpdateService'; resource: string; drifts: Drift[]; input: UpdateServiceCommandInput }
   | { operation: 'RegisterScalableTarget'; resource: string; drifts: Drift[]; input: RegisterScalableTargetCommandInput }
-  | { operation: 'PutScalingPolicy'; resource: string; drifts: Drift[]; input: PutScalingPolicyCommandInput; dependsOn: string };
+  | { operation: 'PutScalingPolicy'; resource: string; drifts: Drift[]; input: PutScalingPolicyCommandInput; dependsOn: string }
+  | StorageWrite;
 
 function updateService(desired: DesiredState, state: ObservedServiceState, drifts: Drift[]): UpdateServiceCommandInput | undefined {
   const live = state.service;
@@ -100,9 +102,10 @@ function putPolicy(desired: DesiredState, state: ObservedServiceState, service: 
 /**
  * Plans the writes for the drift items whose action is `update` or `create` (others are left alone).
  * @param drifts output of `diff`, in its order (which is already dependency order per service).
- * @returns writes in execution order; drift that maps to no possible write is simply not included.
+ * @returns writes in execution order (services, then storage: one write per drifted storage setting);
+ *   drift that maps to no possible write is simply not included.
  */
-export function planWrites(desired: DesiredState, observed: { services: Record<string, ObservedServiceState> }, drifts: readonly Drift[]): PlannedWrite[] {
+export function planWrites(desired: DesiredState, observed: { services: Record<string, ObservedServiceState>; storage?: ObservedStorage }, drifts: readonly Drift[]): PlannedWrite[] {
   const groups = new Map<string, Drift[]>();
   for (const d of drifts) {
     if (d.action === 'none') continue;
@@ -126,5 +129,6 @@ export function planWrites(desired: DesiredState, observed: { services: Record<s
       if (input) writes.push({ operation: 'PutScalingPolicy', resource, drifts: group, input, dependsOn: `scalable-target/${first.service}` });
     }
   }
+  writes.push(...planStorageWrites(desired, observed.storage, drifts));
   return writes;
 }

@@ -1,11 +1,14 @@
 /**
- * Storage drift (observe only: the reconciler reports, it does not write bucket or container policies, which
- * the Copilot addon and the storage account own). Fields the endpoint could not read (`Unsupported`) are not
- * compared; the report lists them. Resources are `s3-bucket/<name>` and `blob-container/<name>`, with
- * `service` = {@link STORAGE_SCOPE}.
+ * Storage drift: the S3 temp bucket's expiry rule, default encryption, Block Public Access and TLS-only policy
+ * statement, and the keyframes container's existence, public access and the account's blob soft-delete days.
+ * In `enforce` mode (the document's, or the resource's own `mode`) each difference is an `update` (a missing
+ * container a `create`); in `observe` mode the action is `none`. A missing bucket is never created (the
+ * Copilot addon creates it). Fields the endpoint could not read (`Unsupported`) are not compared; the report
+ * lists them. Resources are `s3-bucket/<name>` and `blob-container/<name>`, with `service` = {@link STORAGE_SCOPE}.
  */
-import type { DesiredState } from '../../services/platform/desired-state.ts';
-import type { Drift, ObservedStorage, ResourceKind, Unsupported } from '../types.ts';
+import type { DesiredState, ManagementMode } from '../../services/platform/desired-state.ts';
+import type { Drift, DriftAction, ObservedStorage, ResourceKind, Unsupported } from '../types.ts';
+import { EXPIRY_RULE_ID, TLS_ONLY_SID } from '../observe/s3-bucket.ts';
 
 /** The `service` of storage drift and resources. */
 export const STORAGE_SCOPE = 'storage';
@@ -14,12 +17,35 @@ function isUnsupported(v: unknown): v is Unsupported {
   return typeof v === 'object' && v !== null && 'unsupported' in v;
 }
 
-function drift(kind: ResourceKind, resource: string, path: string, field: string, desired: unknown, actual: unknown, hint: string): Drift {
-  const show = (v: unknown): string => (v === null || v === undefined ? 'unset' : String(v));
-  return {
-    resource, kind, service: STORAGE_SCOPE, path, field, desired, actual: actual ?? null, action: 'none',
-    reason: `observe only: live ${field} is ${show(actual)}, desired ${show(desired)}; ${hint}`,
-  };
+/** Management mode of a storage resource: its own `mode`, else the document's. */
+export function storageMode(desired: DesiredState, which: 's3TempBucket' | 'keyframes'): ManagementMode {
+  return desired.spec.storage?.[which]?.mode ?? desired.spec.management.mode;
+}
+
+function show(v: unknown): string {
+  return v === null || v === undefined ? 'unset' : String(v);
+}
+
+interface Ctx {
+  kind: ResourceKind;
+  resource: string;
+  observe: boolean;
+  out: Drift[];
+}
+
+function add(ctx: Ctx, path: string, field: string, desired: unknown, actual: unknown, action: DriftAction, reason: string): void {
+  const blocked = ctx.observe && action !== 'none';
+  ctx.out.push({
+    resource: ctx.resource, kind: ctx.kind, service: STORAGE_SCOPE, path, field, desired, actual: actual ?? null,
+    action: blocked ? 'none' : action,
+    reason: blocked ? `observe mode, would ${action}: ${reason}` : reason,
+  });
+}
+
+/** Adds an `update` when `actual` is readable and differs from `desired`. */
+function compare(ctx: Ctx, path: string, field: string, desired: unknown, actual: unknown, what = field): void {
+  if (isUnsupported(actual) || actual === desired) return;
+  add(ctx, path, field, desired, actual, 'update', `live ${what} is ${show(actual)}, desired ${show(desired)}`);
 }
 
 /** Resource ids of the storage the document declares. */
@@ -36,7 +62,7 @@ export function unsupportedReasons(observed: ObservedStorage | undefined, kind: 
   if (kind === 'blob-container') return [];
   const b = observed?.s3TempBucket;
   if (!b || 'error' in b) return [];
-  return [b.expireAfterDays, b.encryption, b.blockPublicAccess].filter(isUnsupported).map((u) => `Unsupported by endpoint: ${u.unsupported}`);
+  return [b.expireAfterDays, b.encryption, b.blockPublicAccess, b.tlsOnly].filter(isUnsupported).map((u) => `Unsupported by endpoint: ${u.unsupported}`);
 }
 
 /** Drift of the S3 temp bucket and the keyframes container, in that order. */
@@ -48,32 +74,24 @@ export function storageDrifts(desired: DesiredState, observed: ObservedStorage |
   if (want?.s3TempBucket && ids.bucket && bucket && !('error' in bucket)) {
     const w = want.s3TempBucket;
     const p = '/spec/storage/s3TempBucket';
-    const hint = 'set by the S3 bucket addon (CloudFormation), not by the reconciler';
-    if (!bucket.exists) out.push(drift('s3-bucket', ids.bucket, p, 'bucket', 'present', null, hint));
-    else {
-      if (!isUnsupported(bucket.expireAfterDays) && bucket.expireAfterDays !== w.expireAfterDays) {
-        out.push(drift('s3-bucket', ids.bucket, `${p}/expireAfterDays`, 'lifecycle.expirationDays', w.expireAfterDays, bucket.expireAfterDays, hint));
-      }
-      if (!isUnsupported(bucket.encryption) && bucket.encryption !== w.encryption) {
-        out.push(drift('s3-bucket', ids.bucket, `${p}/encryption`, 'encryption.sseAlgorithm', w.encryption, bucket.encryption, hint));
-      }
-      if (!isUnsupported(bucket.blockPublicAccess) && bucket.blockPublicAccess !== w.blockPublicAccess) {
-        out.push(drift('s3-bucket', ids.bucket, `${p}/blockPublicAccess`, 'publicAccessBlock', w.blockPublicAccess, bucket.blockPublicAccess, hint));
-      }
+    const ctx: Ctx = { kind: 's3-bucket', resource: ids.bucket, observe: storageMode(desired, 's3TempBucket') === 'observe', out };
+    if (!bucket.exists) {
+      add(ctx, p, 'bucket', 'present', null, 'none', 'no such bucket; the bucket is created by the Copilot addon (copilot/environments/addons/temp-bucket.yml), not by the reconciler');
+    } else {
+      compare(ctx, `${p}/expireAfterDays`, 'lifecycle.expirationDays', w.expireAfterDays, bucket.expireAfterDays, `expiry of lifecycle rule ${EXPIRY_RULE_ID} (days)`);
+      compare(ctx, `${p}/encryption`, 'encryption.sseAlgorithm', w.encryption, bucket.encryption, 'default encryption');
+      compare(ctx, `${p}/blockPublicAccess`, 'publicAccessBlock', w.blockPublicAccess, bucket.blockPublicAccess, 'Block Public Access (all four settings)');
+      if (w.tlsOnly !== undefined) compare(ctx, `${p}/tlsOnly`, 'policy.tlsOnly', w.tlsOnly, bucket.tlsOnly, `TLS-only policy statement (${TLS_ONLY_SID})`);
     }
   }
   const container = observed?.keyframes;
   if (want?.keyframes && ids.container && container && !('error' in container)) {
     const w = want.keyframes;
     const p = '/spec/storage/keyframes';
-    const hint = 'set on the storage account, not by the reconciler';
-    if (!container.exists) out.push(drift('blob-container', ids.container, p, 'container', 'present', null, hint));
-    else {
-      if (container.publicAccess !== 'none') out.push(drift('blob-container', ids.container, `${p}/publicAccess`, 'publicAccess', 'none', container.publicAccess, hint));
-      if (container.softDeleteDays !== w.softDeleteDays) {
-        out.push(drift('blob-container', ids.container, `${p}/softDeleteDays`, 'deleteRetentionPolicy.days', w.softDeleteDays, container.softDeleteDays, hint));
-      }
-    }
+    const ctx: Ctx = { kind: 'blob-container', resource: ids.container, observe: storageMode(desired, 'keyframes') === 'observe', out };
+    if (!container.exists) add(ctx, p, 'container', 'present', null, 'create', `no container ${w.container}`);
+    else compare(ctx, `${p}/publicAccess`, 'publicAccess', 'none', container.publicAccess, 'public access level');
+    compare(ctx, `${p}/softDeleteDays`, 'deleteRetentionPolicy.days', w.softDeleteDays, container.softDeleteDays, 'blob soft-delete retention of the account (days)');
   }
   return out;
 }

@@ -102,7 +102,6 @@ function statusOf(
   if (observeError !== undefined) return { status: 'Error', reasons: [`not observed: ${observeError}`] };
   if (model && drifts.length === 0) return { status: 'Synced', reasons: [`in sync: GET /info reports ${model.reportedModel ?? ''}`] };
   const notes = storage ? storageNotes(ref, input.observed) : [];
-  if (storage && drifts.length > 0) return { status: 'Drifted', reasons: [...drifts.map((d) => d.reason), ...notes] };
   if (drifts.length === 0) {
     const unsupported = notes.filter((n) => n.startsWith('Unsupported by endpoint'));
     if (unsupported.length > 0) return { status: 'Unsupported', reasons: notes };
@@ -113,11 +112,11 @@ function statusOf(
   const rest = drifts.filter((d) => d.action === 'none').map((d) => d.reason);
   if (write?.outcome === 'applied') {
     const corrected = fixable.map((d) => `corrected ${d.field}: ${show(d.actual)} → ${show(d.desired)}`);
-    return rest.length === 0 ? { status: 'Synced', reasons: corrected } : { status: 'Drifted', reasons: [...corrected, ...rest] };
+    return rest.length === 0 ? { status: 'Synced', reasons: [...corrected, ...notes] } : { status: 'Drifted', reasons: [...corrected, ...rest, ...notes] };
   }
-  if (write?.outcome === 'failed') return { status: 'Error', reasons: [`write failed: ${write.error ?? 'unknown error'}`, ...drifts.map((d) => d.reason)] };
+  if (write?.outcome === 'failed') return { status: 'Error', reasons: [`write failed: ${write.error ?? 'unknown error'}`, ...drifts.map((d) => d.reason), ...notes] };
   const note = write?.outcome === 'dry-run' ? ['dry run: not written'] : write?.outcome === 'deferred' ? [write.error ?? 'deferred'] : [];
-  return { status: 'Drifted', reasons: [...drifts.map((d) => d.reason), ...note] };
+  return { status: 'Drifted', reasons: [...drifts.map((d) => d.reason), ...note, ...notes] };
 }
 
 /**
@@ -147,10 +146,10 @@ export function buildReport(input: ReportInput): DriftReport {
   }
   const resources: ResourceReport[] = refs.map((ref) => {
     const drifts = input.drifts.filter((d) => d.resource === ref.resource);
-    const write = input.actuator?.outcomes.get(ref.resource);
-    const fields = drifts.filter((d) => d.action !== 'none').map((d) => d.field);
-    const written = write?.outcome === 'applied' ? fields : [];
-    const unwritten = write?.outcome === 'failed' || write?.outcome === 'deferred' ? fields : [];
+    // Per field, from the audit: a resource corrected by several writes (storage) may be partly written.
+    const audit = (input.actuator?.audit ?? []).filter((a) => a.resource === ref.resource);
+    const written = audit.filter((a) => a.outcome === 'applied').map((a) => a.field);
+    const unwritten = audit.filter((a) => a.outcome === 'failed' || a.outcome === 'deferred').map((a) => a.field);
     return { ...ref, ...statusOf(ref, drifts, input), drifts, ...(written.length ? { written } : {}), ...(unwritten.length ? { unwritten } : {}) };
   });
   markPartial(resources);

@@ -6,7 +6,7 @@ import { BlobServiceClient } from '@azure/storage-blob';
 import { startAwsEmulator, type AwsEmulator } from '../../devstack/emulators/aws/index.ts';
 import { parseDesiredState } from '../../services/platform/desired-state.ts';
 import { ApiCalls } from '../../controller/aws/api-calls.ts';
-import { observeS3Bucket, wholeBucketExpiryDays } from '../../controller/observe/s3-bucket.ts';
+import { observeS3Bucket, ownedExpiryDays } from '../../controller/observe/s3-bucket.ts';
 import { observeBlobContainer } from '../../controller/observe/blob-container.ts';
 import { diff } from '../../controller/diff/diff.ts';
 import { exitCodeOf, reconcile } from '../../controller/reconcile.ts';
@@ -25,7 +25,7 @@ let emu: AwsEmulator;
 let s3: S3Client;
 let blob: BlobServiceClient;
 
-const live = suite('storage observers against s3rver and Azurite');
+const live = suite('storage observers against plain s3rver and Azurite');
 
 live.before(async () => {
   [stack, emu] = await Promise.all([startTestStack('storage', { s3Buckets: [BUCKET], blob: true }), startAwsEmulator()]);
@@ -39,7 +39,7 @@ live.after(async () => {
   await Promise.all([stack.close(), emu.close()]);
 });
 
-live('s3rver: the bucket exists; lifecycle, encryption and public access are Unsupported (501), not retried', async () => {
+live('plain s3rver: the bucket exists; lifecycle, encryption, public access (501) and policy (405) are Unsupported, not retried', async () => {
   const calls = new ApiCalls({ baseMs: 1, capMs: 2 });
   const b = await observeS3Bucket(BUCKET, { s3, calls });
   assert.equal(b, {
@@ -48,28 +48,31 @@ live('s3rver: the bucket exists; lifecycle, encryption and public access are Uns
     expireAfterDays: { unsupported: 'GetBucketLifecycleConfiguration answered 501 NotImplemented' },
     encryption: { unsupported: 'GetBucketEncryption answered 501 NotImplemented' },
     blockPublicAccess: { unsupported: 'GetPublicAccessBlock answered 501 NotImplemented' },
+    tlsOnly: { unsupported: 'GetBucketPolicy answered 405 MethodNotAllowed' },
+    documents: { arn: `arn:aws:s3:::${BUCKET}` },
   });
-  assert.is(calls.count, 4, 'HeadBucket + three reads, each once');
+  assert.is(calls.count, 5, 'HeadBucket + four reads, each once');
 });
 
 live('a missing bucket is a value, not an error', async () => {
   assert.equal(await observeS3Bucket('no-such-bucket-here', { s3, calls: new ApiCalls() }), { name: 'no-such-bucket-here', exists: false });
 });
 
-live('Azurite: container existence, public access and soft-delete days', async () => {
-  assert.equal(await observeBlobContainer('keyframes', blob), { name: 'keyframes', exists: false });
+live('Azurite: container existence, public access with stored access policies, and the account\'s soft-delete days', async () => {
+  assert.equal(await observeBlobContainer('keyframes', blob), { name: 'keyframes', exists: false, softDeleteDays: null }, 'soft delete is read even without the container');
   const container = blob.getContainerClient('keyframes');
   await container.create();
   await blob.setProperties({ deleteRetentionPolicy: { enabled: true, days: 7 } });
-  assert.equal(await observeBlobContainer('keyframes', blob), { name: 'keyframes', exists: true, publicAccess: 'none', softDeleteDays: 7 });
-  await container.setAccessPolicy('blob');
+  assert.equal(await observeBlobContainer('keyframes', blob), { name: 'keyframes', exists: true, publicAccess: 'none', signedIdentifiers: [], softDeleteDays: 7 });
+  await container.setAccessPolicy('blob', [{ id: 'read-only', accessPolicy: { permissions: 'r' } }]);
   await blob.setProperties({ deleteRetentionPolicy: { enabled: false } });
-  assert.equal(await observeBlobContainer('keyframes', blob), { name: 'keyframes', exists: true, publicAccess: 'blob', softDeleteDays: null });
+  const seen = await observeBlobContainer('keyframes', blob);
+  assert.equal([seen.publicAccess, seen.signedIdentifiers?.map((i) => i.id), seen.softDeleteDays], ['blob', ['read-only'], null]);
   await container.setAccessPolicy(undefined, []);
   await blob.setProperties({ deleteRetentionPolicy: { enabled: true, days: 7 } });
 });
 
-live('a full pass with storage: bucket Unsupported by endpoint, container Synced, exit 0; a public container is drift', async () => {
+live('a full plan with storage on plain s3rver: bucket Unsupported by endpoint, container Synced, exit 0; a public container is drift', async () => {
   const clients = clientsFor(emu.endpoint);
   try {
     const deps = { ...clients, storage: { s3, blob }, taskDefinitions: new Map(), retry: { baseMs: 1, capMs: 2 } };
@@ -81,6 +84,7 @@ live('a full pass with storage: bucket Unsupported by endpoint, container Synced
       'Unsupported by endpoint: GetBucketLifecycleConfiguration answered 501 NotImplemented',
       'Unsupported by endpoint: GetBucketEncryption answered 501 NotImplemented',
       'Unsupported by endpoint: GetPublicAccessBlock answered 501 NotImplemented',
+      'Unsupported by endpoint: GetBucketPolicy answered 405 MethodNotAllowed',
     ]);
     assert.is(byResource['blob-container/keyframes']?.status, 'Synced');
     assert.equal([report.summary.unsupported, report.summary.drifts], [1, 0]);
@@ -89,11 +93,11 @@ live('a full pass with storage: bucket Unsupported by endpoint, container Synced
     assert.match(renderPlanText(report), /No drift: 13 resources in sync\. 1 not fully observable \(unsupported by endpoint\)\.\n$/);
 
     await blob.getContainerClient('keyframes').setAccessPolicy('container');
-    const after = await reconcile({ desired: DEV, source: 'desired-state/dev.yml', intent: 'apply' }, deps);
+    const after = await reconcile({ desired: DEV, source: 'desired-state/dev.yml', intent: 'plan' }, deps);
     const container = after.report.resources.find((r) => r.resource === 'blob-container/keyframes')!;
     assert.is(container.status, 'Drifted');
-    assert.equal(container.drifts.map((d) => [d.field, d.actual, d.desired, d.action]), [['publicAccess', 'container', 'none', 'none']]);
-    assert.equal(after.report.audit, [], 'storage is observe-only: nothing is written');
+    assert.equal(container.drifts.map((d) => [d.field, d.actual, d.desired, d.action]), [['publicAccess', 'container', 'none', 'update']]);
+    assert.equal(after.report.audit, [], 'a plan writes nothing');
     assert.is(exitCodeOf(after.report), 2);
     await blob.getContainerClient('keyframes').setAccessPolicy(undefined, []);
   } finally {
@@ -128,37 +132,55 @@ function storageOnly(storage: ObservedStorage): ReturnType<typeof diff> {
   return diff(DEV, { ...observedMatching(DEV), storage }).filter((d) => d.service === 'storage');
 }
 
-rules('a bucket that matches gives no drift; each differing policy is one observe-only drift', () => {
-  assert.equal(storageOnly({ s3TempBucket: { name: BUCKET, exists: true, expireAfterDays: 1, encryption: 'AES256', blockPublicAccess: true } }), []);
-  const drifts = storageOnly({ s3TempBucket: { name: BUCKET, exists: true, expireAfterDays: null, encryption: 'aws:kms', blockPublicAccess: false } });
+rules('a bucket that matches gives no drift; each differing setting is one update drift (enforce), or none (observe)', () => {
+  const synced = { name: BUCKET, exists: true, expireAfterDays: 1, encryption: 'AES256', blockPublicAccess: true, tlsOnly: true };
+  assert.equal(storageOnly({ s3TempBucket: synced }), []);
+  const drifted = { name: BUCKET, exists: true, expireAfterDays: null, encryption: 'aws:kms', blockPublicAccess: false, tlsOnly: false };
+  const drifts = storageOnly({ s3TempBucket: drifted });
   assert.equal(drifts.map((d) => [d.field, d.actual, d.desired, d.action, d.path]), [
-    ['lifecycle.expirationDays', null, 1, 'none', '/spec/storage/s3TempBucket/expireAfterDays'],
-    ['encryption.sseAlgorithm', 'aws:kms', 'AES256', 'none', '/spec/storage/s3TempBucket/encryption'],
-    ['publicAccessBlock', false, true, 'none', '/spec/storage/s3TempBucket/blockPublicAccess'],
+    ['lifecycle.expirationDays', null, 1, 'update', '/spec/storage/s3TempBucket/expireAfterDays'],
+    ['encryption.sseAlgorithm', 'aws:kms', 'AES256', 'update', '/spec/storage/s3TempBucket/encryption'],
+    ['publicAccessBlock', false, true, 'update', '/spec/storage/s3TempBucket/blockPublicAccess'],
+    ['policy.tlsOnly', false, true, 'update', '/spec/storage/s3TempBucket/tlsOnly'],
   ]);
-  assert.match(drifts[0]!.reason, /^observe only: /);
+  assert.is(drifts[0]!.reason, 'live expiry of lifecycle rule expire-temporary-videos (days) is unset, desired 1');
+  const observing = structuredClone(DEV);
+  observing.spec.storage!.s3TempBucket!.mode = 'observe';
+  const seen = diff(observing, { ...observedMatching(observing), storage: { s3TempBucket: drifted } }).filter((d) => d.service === 'storage');
+  assert.equal(seen.map((d) => d.action), ['none', 'none', 'none', 'none']);
+  assert.match(seen[3]!.reason, /^observe mode, would update: live TLS-only policy statement \(DenyInsecureTransport\) is false, desired true$/);
 });
 
-rules('a missing bucket or container is drift; storage drift comes after every service', () => {
+rules('an Unsupported field is not compared; tlsOnly unset in the document is not managed', () => {
+  const unsupported = { unsupported: 'GetBucketPolicy answered 405 MethodNotAllowed' };
+  assert.equal(storageOnly({ s3TempBucket: { name: BUCKET, exists: true, expireAfterDays: 1, encryption: 'AES256', blockPublicAccess: true, tlsOnly: unsupported } }), []);
+  const unmanaged = structuredClone(DEV);
+  delete unmanaged.spec.storage!.s3TempBucket!.tlsOnly;
+  const drifts = diff(unmanaged, { ...observedMatching(unmanaged), storage: { s3TempBucket: { name: BUCKET, exists: true, expireAfterDays: 1, encryption: 'AES256', blockPublicAccess: true, tlsOnly: false } } });
+  assert.equal(drifts.filter((d) => d.service === 'storage'), []);
+});
+
+rules('a missing bucket is drift nobody corrects; a missing container is a create; soft delete is compared without the container', () => {
   const drifts = diff(DEV, {
     ...observedMatching(DEV),
     services: { ...observedMatching(DEV).services, reconciler: { policies: [] } },
-    storage: { s3TempBucket: { name: BUCKET, exists: false }, keyframes: { name: 'keyframes', exists: false } },
+    storage: { s3TempBucket: { name: BUCKET, exists: false }, keyframes: { name: 'keyframes', exists: false, softDeleteDays: 3 } },
   });
-  assert.equal(drifts.map((d) => d.resource), ['ecs-service/reconciler', `s3-bucket/${BUCKET}`, 'blob-container/keyframes']);
+  assert.equal(drifts.map((d) => [d.resource, d.field, d.action]), [
+    ['ecs-service/reconciler', 'service', 'none'],
+    [`s3-bucket/${BUCKET}`, 'bucket', 'none'],
+    ['blob-container/keyframes', 'container', 'create'],
+    ['blob-container/keyframes', 'deleteRetentionPolicy.days', 'update'],
+  ]);
 });
 
-rules('whole-bucket expiry: only enabled rules without a narrowing filter count; the smallest wins', () => {
-  assert.is(wholeBucketExpiryDays([]), null);
-  assert.is(
-    wholeBucketExpiryDays([
-      { ID: 'a', Status: 'Enabled', Filter: { Prefix: '' }, Expiration: { Days: 3 } },
-      { ID: 'b', Status: 'Enabled', Filter: {}, Expiration: { Days: 2 } },
-      { ID: 'c', Status: 'Disabled', Filter: {}, Expiration: { Days: 1 } },
-      { ID: 'd', Status: 'Enabled', Filter: { Prefix: 'uploads/' }, Expiration: { Days: 1 } },
-    ]),
-    2,
-  );
+rules('the owned expiry rule: only rule expire-temporary-videos counts, and only enabled, whole-bucket, by days', () => {
+  assert.is(ownedExpiryDays([]), null);
+  assert.is(ownedExpiryDays([{ ID: 'other', Status: 'Enabled', Filter: {}, Expiration: { Days: 2 } }]), null, 'another rule is not ours');
+  assert.is(ownedExpiryDays([{ ID: 'expire-temporary-videos', Status: 'Enabled', Filter: { Prefix: '' }, Expiration: { Days: 3 } }]), 3);
+  assert.is(ownedExpiryDays([{ ID: 'expire-temporary-videos', Status: 'Disabled', Filter: {}, Expiration: { Days: 3 } }]), null);
+  assert.is(ownedExpiryDays([{ ID: 'expire-temporary-videos', Status: 'Enabled', Filter: { Prefix: 'uploads/' }, Expiration: { Days: 3 } }]), null);
+  assert.is(ownedExpiryDays([{ ID: 'expire-temporary-videos', Status: 'Enabled', Filter: {}, Expiration: { Date: new Date('2030-01-01T00:00:00Z') } }]), null);
 });
 
 live.run();

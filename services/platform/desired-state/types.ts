@@ -93,8 +93,24 @@ export interface ModelSpec {
 
 /** `spec.storage`. */
 export interface StorageSpec {
-  s3TempBucket?: { name: string; expireAfterDays: number; encryption: 'AES256' | 'aws:kms'; blockPublicAccess: true };
-  keyframes?: { container: string; softDeleteDays: number; retentionDays: number; publicAccess: false };
+  s3TempBucket?: {
+    name: string;
+    expireAfterDays: number;
+    encryption: 'AES256' | 'aws:kms';
+    blockPublicAccess: true;
+    /** Bucket policy denies non-TLS requests; unset: not managed. */
+    tlsOnly?: true;
+    /** Overrides `spec.management.mode` for the bucket. */
+    mode?: ManagementMode;
+  };
+  keyframes?: {
+    container: string;
+    softDeleteDays: number;
+    retentionDays: number;
+    publicAccess: false;
+    /** Overrides `spec.management.mode` for the container and the account's soft delete. */
+    mode?: ManagementMode;
+  };
 }
 
 /** Names of what a backup includes. */

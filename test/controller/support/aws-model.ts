@@ -38,6 +38,7 @@ export function applyWriteToModel(o: ObservedState, w: PlannedWrite): void {
     }
     return;
   }
+  if (w.operation !== 'RegisterScalableTarget' && w.operation !== 'PutScalingPolicy') throw new Error(`model: ${w.operation} (storage) is not modelled`);
   const state = byResourceId(o, w.input.ResourceId);
   if (!state) throw new Error(`model: no service for ${String(w.input.ResourceId)}`);
   if (w.operation === 'RegisterScalableTarget') {
