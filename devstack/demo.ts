@@ -1,7 +1,8 @@
 /**
  * `npm run demo`: the whole engine on this machine, end to end, on a real video.
  *
- * 1. starts the stand-ins (Redis, s3rver, Azurite, the ECS/Application Auto Scaling and Azure AI emulators);
+ * 1. starts the stand-ins (Redis, s3rver behind the S3 bucket-configuration stand-in, Azurite, the ECS/Application
+ *    Auto Scaling and Azure AI emulators);
  * 2. seeds the ECS emulator with what `copilot/` deploys for the dev environment;
  * 3. starts api, worker and reconciler as separate processes configured by environment variables only;
  * 4. sends a video through the API and prints keyframes, blob names, model calls and the trend report;
@@ -74,7 +75,8 @@ async function main(): Promise<void> {
     section('1. Stand-ins');
     stack = await startDevStack();
     console.log(`  redis        ${stack.redis.spawned ? 'spawned ' : 'local   '} ${stack.redis.url}  (key prefix ${stack.keyPrefix})`);
-    console.log(`  s3rver                ${stack.s3.endpoint}  bucket ${stack.bucket}`);
+    console.log(`  s3rver                ${stack.s3.s3rverEndpoint}  bucket ${stack.bucket}`);
+    console.log(`  S3 bucket-config stand-in  ${stack.s3.endpoint}  (lifecycle, encryption, public access block, policy; the rest forwarded to s3rver)`);
     console.log(`  azurite (blob)        ${stack.blob.url}`);
     console.log(`  ECS + App Auto Scaling emulator  ${stack.aws.endpoint}`);
     console.log(`  Azure AI inference emulator      ${stack.ai.endpoint}`);
@@ -143,9 +145,11 @@ async function main(): Promise<void> {
     }, 30_000, 300));
     const { reports: history } = (await (await fetch(`${reconciler}/drift?history=20`)).json()) as { reports: DriftReport[] };
     for (const a of history.flatMap((r) => r.audit).reverse()) {
-      console.log(`  earlier pass wrote: ${a.operation} ${a.resource} ${a.field} (${a.outcome}): what copilot/ cannot express`);
+      const why = a.resource.startsWith('s3-bucket/') ? 'the demo bucket starts without the Copilot addon\'s settings' : 'what copilot/ cannot express';
+      console.log(`  earlier pass wrote: ${a.operation} ${a.resource} ${a.field} (${a.outcome}): ${why}`);
     }
     console.log(`  reconciler converged: pass ${converged.metadata.passId}, ${converged.summary.resources} resources, 0 drift`);
+    for (const r of converged.resources.filter((x) => x.service === 'storage')) console.log(`    ${r.resource}: ${r.status} (${r.reasons.join('; ')})`);
     const before = await aas.send(new DescribeScalableTargetsCommand({ ServiceNamespace: 'ecs', ResourceIds: [resourceId] }));
     const target = before.ScalableTargets?.[0];
     if (!target) throw new Error(`no scalable target ${resourceId} in the emulator`);

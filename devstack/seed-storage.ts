@@ -1,7 +1,8 @@
 /**
  * Prepares the Blob stand-in the way the platform team's infrastructure prepares the real storage account
  * (outside Copilot): the keyframes container exists with no public access, and blob soft delete is on with the
- * desired retention. The reconciler observes these settings; it does not own the storage account.
+ * desired retention. The reconciler then keeps these settings (it would also create the container and set them,
+ * in enforce mode); the worker needs the container from its first analysis.
  */
 import { BlobServiceClient } from '@azure/storage-blob';
 

@@ -1,7 +1,8 @@
 /**
- * The whole local stand-in stack for `npm run demo` and `npm run bench`: Redis, s3rver, Azurite, the ECS +
- * Application Auto Scaling + CloudWatch emulator and the Azure AI inference emulator, on loopback and free ports, plus the
- * environment variables that point the engine's processes at them.
+ * The whole local stand-in stack for `npm run demo` and `npm run bench`: Redis, s3rver (behind the S3
+ * bucket-configuration stand-in), Azurite, the ECS + Application Auto Scaling + CloudWatch emulator and the Azure
+ * AI inference emulator, on loopback and free ports, plus the environment variables that point the engine's
+ * processes at them.
  */
 import { randomBytes } from 'node:crypto';
 import { startRedis, type RedisStandIn } from './standins/redis.ts';
@@ -48,7 +49,7 @@ export async function startDevStack(o: DevStackOptions = {}): Promise<DevStack> 
   const aiApiKey = randomBytes(16).toString('hex');
   const started = await Promise.allSettled([
     startRedis(process.env.REDIS_URL),
-    startS3([bucket]),
+    startS3([bucket], { bucketConfig: true }), // s3rver behind the bucket-configuration stand-in (lifecycle, encryption, public access block, policy)
     startAzurite(),
     startAwsEmulator({}),
     startAiEmulator({ models: DEMO_MODELS.map((m) => ({ ...m })), apiKeys: [aiApiKey], latencyMs: o.aiLatencyMs ?? 0 }),
