@@ -22,6 +22,7 @@ import { createStorageClients } from './storage-clients.ts';
 import { aiModelObserverFromConfig } from './azure/model-credential.ts';
 import { LeaderLock } from './leader-lock.ts';
 import { ReconcileLoop } from './loop.ts';
+import { ResourceBackoff, backoffOptionsFromConfig } from './resource-backoff.ts';
 import { ReconcilerMetrics } from './metrics.ts';
 import { ReportHistory } from './report/history.ts';
 import { startReconcilerServer } from './http-server.ts';
@@ -56,6 +57,7 @@ const loop = new ReconcileLoop(
     lock,
     history,
     watchFile: file,
+    backoff: new ResourceBackoff(backoffOptionsFromConfig(config)),
     ...(backlog
       ? { publishQueueMetric: (desired, observed) => publishQueueDepth(desired, observed, { cloudwatch: clients.cloudwatch, backlog, onApiCall: (e) => metrics.recordApiCall(e) }) }
       : {}),

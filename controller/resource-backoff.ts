@@ -4,7 +4,9 @@
  * whose write failed is not written again until its delay has passed; each further failure doubles the delay up
  * to the cap; a success forgets the history. Other resources are not slowed down by it.
  *
- * Delay after the n-th consecutive failure: min(capMs, baseMs × 2^(n−1)) × (1 ± jitterRatio), ms.
+ * Delay after the n-th consecutive failure: min(capMs, baseMs × 2^(n−1)) × (1 ± jitterRatio), ms. The service
+ * takes base and cap from RECONCILE_BACKOFF_BASE_MS and RECONCILE_BACKOFF_CAP_MS (schemas/runtime-config.schema.json,
+ * whose defaults are the ones below).
  */
 
 /** Options of {@link ResourceBackoff}. */
@@ -21,6 +23,11 @@ export interface ResourceBackoffOptions {
 
 /** Defaults of {@link ResourceBackoffOptions}. */
 export const DEFAULT_RESOURCE_BACKOFF: ResourceBackoffOptions = { baseMs: 30_000, capMs: 900_000, jitterRatio: 0.1, random: Math.random };
+
+/** Base and cap from the runtime configuration (RECONCILE_BACKOFF_BASE_MS, RECONCILE_BACKOFF_CAP_MS), ms. */
+export function backoffOptionsFromConfig(c: { RECONCILE_BACKOFF_BASE_MS: number; RECONCILE_BACKOFF_CAP_MS: number }): Pick<ResourceBackoffOptions, 'baseMs' | 'capMs'> {
+  return { baseMs: c.RECONCILE_BACKOFF_BASE_MS, capMs: c.RECONCILE_BACKOFF_CAP_MS };
+}
 
 /** Back-off state of one resource. */
 export interface BackoffEntry {

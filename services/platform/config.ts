@@ -111,6 +111,10 @@ export interface Config {
   RECONCILE_HISTORY_LENGTH: number;
   /** Reconciler leader lease, ms. */
   RECONCILE_LOCK_TTL_MS: number;
+  /** Per-resource write back-off after the first failure, ms (controller/resource-backoff.ts). */
+  RECONCILE_BACKOFF_BASE_MS: number;
+  /** Largest per-resource write back-off, ms; >= RECONCILE_BACKOFF_BASE_MS. */
+  RECONCILE_BACKOFF_CAP_MS: number;
   /** Publish ContentTrends/QueueDepthPerTask to CloudWatch after every pass of the leader. */
   RECONCILE_PUBLISH_QUEUE_METRIC: boolean;
   /**
@@ -174,6 +178,20 @@ function toProblems(errors: ErrorObject[], role: Role): Problem[] {
 }
 
 /**
+ * Rules between variables that JSON Schema cannot state: each problem names the variable to change.
+ * Runs on input the schema accepted (types coerced, defaults filled).
+ */
+function crossFieldProblems(c: Record<string, unknown>): Problem[] {
+  const problems: Problem[] = [];
+  const base = c.RECONCILE_BACKOFF_BASE_MS;
+  const cap = c.RECONCILE_BACKOFF_CAP_MS;
+  if (typeof base === 'number' && typeof cap === 'number' && cap < base) {
+    problems.push({ where: 'RECONCILE_BACKOFF_CAP_MS', message: `must be >= RECONCILE_BACKOFF_BASE_MS (${base}), got ${cap}` });
+  }
+  return problems;
+}
+
+/**
  * Reads and validates the configuration of `role` from `env` (defaults to `process.env`).
  * Only variables named in the schema are read; empty strings count as unset.
  * @throws ValidationError listing every problem (variable name and what is wrong; never a value).
@@ -185,8 +203,8 @@ export function loadConfig(role: Role, env: NodeJS.ProcessEnv = process.env): Co
     const v = env[name];
     if (v !== undefined && v !== '') input[name] = v;
   }
-  if (!validate(input)) {
-    const problems = toProblems(validate.errors ?? [], role);
+  const problems = validate(input) ? crossFieldProblems(input) : toProblems(validate.errors ?? [], role);
+  if (problems.length > 0) {
     throw new ValidationError(`invalid configuration for the ${role} role (${problems.length} problem${problems.length === 1 ? '' : 's'}):`, problems, 'invalid_config');
   }
   const snapshot: Record<string, string> = {};

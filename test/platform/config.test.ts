@@ -4,6 +4,7 @@ import { spawnSync } from 'node:child_process';
 import { loadConfig, redactedConfig } from '../../services/platform/config.ts';
 import { ValidationError } from '../../services/platform/errors.ts';
 import { problems } from '../support/problems.ts';
+import { DEFAULT_RESOURCE_BACKOFF, ResourceBackoff, backoffOptionsFromConfig } from '../../controller/resource-backoff.ts';
 
 
 test('reconciler defaults apply and numbers are coerced', () => {
@@ -22,6 +23,22 @@ test('CLOUDWATCH_ENDPOINT: any URI in dev, https only outside dev; the queue met
   const prod = { ...base, APP_PROFILE: 'production', REDIS_URL: 'rediss://cache:6379' };
   assert.equal(problems(() => loadConfig('reconciler', { ...prod, CLOUDWATCH_ENDPOINT: 'http://monitoring.local' })), ['CLOUDWATCH_ENDPOINT: must match pattern "^https://"']);
   assert.is(loadConfig('reconciler', { ...prod, CLOUDWATCH_ENDPOINT: 'https://monitoring.eu-west-1.amazonaws.com' }).CLOUDWATCH_ENDPOINT, 'https://monitoring.eu-west-1.amazonaws.com');
+});
+
+test('per-resource back-off: defaults are ResourceBackoff\'s, set values drive its delays, bad values are named', () => {
+  const base = { REDIS_URL: 'redis://127.0.0.1:6379', DESIRED_STATE_FILE: 'd.yml' };
+  const defaults = loadConfig('reconciler', base);
+  assert.equal(backoffOptionsFromConfig(defaults), { baseMs: DEFAULT_RESOURCE_BACKOFF.baseMs, capMs: DEFAULT_RESOURCE_BACKOFF.capMs });
+  assert.equal([defaults.RECONCILE_BACKOFF_BASE_MS, defaults.RECONCILE_BACKOFF_CAP_MS], [30_000, 900_000]);
+
+  const set = loadConfig('reconciler', { ...base, RECONCILE_BACKOFF_BASE_MS: '2000', RECONCILE_BACKOFF_CAP_MS: '5000' });
+  const b = new ResourceBackoff({ ...backoffOptionsFromConfig(set), random: () => 0.5 });
+  assert.equal([1, 2, 3, 4].map(() => b.failure('ecs-service/api', 0, 'boom')), [2_000, 4_000, 5_000, 5_000]);
+
+  assert.equal(problems(() => loadConfig('reconciler', { ...base, RECONCILE_BACKOFF_BASE_MS: '5ms' })), ['RECONCILE_BACKOFF_BASE_MS: must be integer']);
+  assert.equal(problems(() => loadConfig('reconciler', { ...base, RECONCILE_BACKOFF_BASE_MS: '5' })), ['RECONCILE_BACKOFF_BASE_MS: must be >= 1000']);
+  assert.equal(problems(() => loadConfig('reconciler', { ...base, RECONCILE_BACKOFF_CAP_MS: '7200000' })), ['RECONCILE_BACKOFF_CAP_MS: must be <= 3600000']);
+  assert.equal(problems(() => loadConfig('reconciler', { ...base, RECONCILE_BACKOFF_CAP_MS: '10000' })), ['RECONCILE_BACKOFF_CAP_MS: must be >= RECONCILE_BACKOFF_BASE_MS (30000), got 10000']);
 });
 
 test('every problem is listed, each naming its variable', () => {
