@@ -14,6 +14,7 @@ import { driftReportProblems } from '../../controller/report/plan-json.ts';
 import { renderPlanText } from '../../controller/report/plan-text.ts';
 import type { ObservedStorage } from '../../controller/types.ts';
 import { startTestStack, type TestStack } from '../support/stack.ts';
+import { problems } from '../support/problems.ts';
 import { clientsFor, seedFromDesired } from './support/seed.ts';
 import { observedMatching } from './support/observed.ts';
 
@@ -171,6 +172,16 @@ rules('a missing bucket is drift nobody corrects; a missing container is a creat
     [`s3-bucket/${BUCKET}`, 'bucket', 'none'],
     ['blob-container/keyframes', 'container', 'create'],
     ['blob-container/keyframes', 'deleteRetentionPolicy.days', 'update'],
+  ]);
+});
+
+rules('the document: tlsOnly is true or unset, a storage mode is enforce or observe; problems name file:line:column and path', () => {
+  const text = readFileSync('desired-state/dev.yml', 'utf8').replace('      tlsOnly: true\n', '      tlsOnly: false\n      mode: sometimes\n');
+  const lines = text.split('\n');
+  const at = lines.findIndex((l) => l === '      tlsOnly: false') + 1;
+  assert.equal(problems(() => parseDesiredState(text, 'dev.yml', {})), [
+    `dev.yml:${at}:16 /spec/storage/s3TempBucket/tlsOnly: must be true`,
+    `dev.yml:${at + 1}:13 /spec/storage/s3TempBucket/mode: must be one of: enforce, observe`,
   ]);
 });
 

@@ -213,6 +213,9 @@ standIn('s3rver still judges the caller and the bucket: NoSuchBucket, InvalidAcc
   assert.is(anonymous.status, 403);
   assert.match(await anonymous.text(), /<Code>AccessDenied<\/Code>/);
   assert.is(modern.bucketConfig!.callCount('GetBucketPolicy') > 0, true);
+  const garbled = await fetch(`${modern.endpoint}/%E0%A4%A?lifecycle`);
+  assert.ok(garbled.status >= 400, 'a path that is not valid percent-encoding goes to s3rver, which refuses it');
+  assert.is((await s3.send(new GetPublicAccessBlockCommand({ Bucket: BUCKET }))).$metadata.httpStatusCode, 200, 'and the stand-in still serves');
 });
 
 standIn('a bucket deleted and created again through the stand-in starts over with the new-bucket defaults', async () => {

@@ -75,22 +75,30 @@ interface Route {
   method: 'GET' | 'PUT' | 'DELETE';
 }
 
+/** The path segments and query of `req`; `undefined` for a target that is not a valid URL path (s3rver answers it). */
+function target(req: IncomingMessage): { segments: string[]; url: URL } | undefined {
+  try {
+    const url = new URL(req.url ?? '/', 'http://stand-in');
+    return { segments: url.pathname.split('/').filter((s) => s !== '').map((s) => decodeURIComponent(s)), url };
+  } catch {
+    return undefined;
+  }
+}
+
 /** The configuration request `req` is, if it is one: `/<bucket>?<subresource>` and no other subresource. */
 function route(req: IncomingMessage): Route | undefined {
-  const url = new URL(req.url ?? '/', 'http://stand-in');
-  const segments = url.pathname.split('/').filter((s) => s !== '');
-  if (segments.length !== 1 || !['GET', 'PUT', 'DELETE'].includes(req.method ?? '')) return undefined;
-  const keys = [...url.searchParams.keys()].filter((k) => !k.toLowerCase().startsWith('x-amz-'));
+  const t = target(req);
+  if (!t || t.segments.length !== 1 || !['GET', 'PUT', 'DELETE'].includes(req.method ?? '')) return undefined;
+  const keys = [...t.url.searchParams.keys()].filter((k) => !k.toLowerCase().startsWith('x-amz-'));
   if (keys.length !== 1) return undefined; // none of ours, or several subresources: s3rver answers
   const subresource = SUBRESOURCES.find((s) => s === keys[0]);
-  return subresource ? { bucket: decodeURIComponent(segments[0]!), subresource, method: req.method as Route['method'] } : undefined;
+  return subresource ? { bucket: t.segments[0]!, subresource, method: req.method as Route['method'] } : undefined;
 }
 
 /** The bucket a plain bucket request (CreateBucket, DeleteBucket) names, if it is one. */
 function plainBucket(req: IncomingMessage): string | undefined {
-  const url = new URL(req.url ?? '/', 'http://stand-in');
-  const segments = url.pathname.split('/').filter((s) => s !== '');
-  return segments.length === 1 && url.search === '' ? decodeURIComponent(segments[0]!) : undefined;
+  const t = target(req);
+  return t && t.segments.length === 1 && t.url.search === '' ? t.segments[0] : undefined;
 }
 
 function isSigned(req: IncomingMessage): boolean {
