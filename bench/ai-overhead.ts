@@ -2,9 +2,10 @@
  * AI coordinator overhead benchmark (issue 5 §8): the time a `describeImage` call through the coordinator takes
  * beside a direct `@azure-rest/ai-inference` `ModelClient` call with the same body to the same emulator (latency 0)
  * in the same run, interleaved call by call so drift hits both sides alike. Paths:
- * - cache miss: a unique prompt per call with the cache on, so the full path runs (cache lookup, quota
- *   reservation, HTTP, settlement, usage ledger, cache store);
- * - cache hit: a prompt answered before, served from Redis (no model call).
+ * - cache miss: a unique prompt per call with the cache on, so the full path runs: one Redis round trip before the
+ *   HTTP call (cache lookup, budget and quota reservation in one Lua script) and one after it (quota settlement,
+ *   usage ledger, cache store with its erasure index);
+ * - cache hit: a prompt answered before, served from Redis (no model call): the lookup, then the usage record.
  * Figures: p50 and p99 in ms of each side and the added ms (coordinator − direct). Target: under 1 ms added at p99
  * (Portkey claims "<1 ms"; LiteLLM's docs show several ms: reference/ai-gateway-anchors.md §1, §2).
  *

@@ -100,16 +100,37 @@ function canonicalJson(value: unknown): string {
  * answers; the API version too, because reasoning is stripped before anything is cached.
  */
 export function requestHash(prompt: ChatPrompt, m: ModelDeployment): string {
-  const body = chatBody(prompt, m);
-  const messages = prompt.messages.map((msg) => ({
-    role: msg.role,
-    content:
-      typeof msg.content === 'string'
-        ? msg.content.trim()
-        : msg.content.map((p) => (p.type === 'text' ? { type: 'text', text: p.text.trim() } : { type: 'image', mime: p.mimeType, sha256: p.sha256 })),
-  }));
-  const material = { v: 1, model: m.model, messages, max_tokens: body.max_tokens, temperature: body.temperature, response_format: body.response_format };
-  return createHash('sha256').update(canonicalJson(material)).digest('hex');
+  return requestHashes(prompt, [m])[0] ?? '';
+}
+
+/**
+ * {@link requestHash} of `prompt` on each deployment of `chain`, in order. The deployment-independent part (the
+ * messages, with each image's digest taken from its part, and the JSON schema) is serialised once for all of them,
+ * and no wire body (with base64 images) is built: the cost is one sha256 over the canonical text per deployment.
+ */
+export function requestHashes(prompt: ChatPrompt, chain: readonly ModelDeployment[]): string[] {
+  if (chain.length === 0) return [];
+  const messages = canonicalJson(
+    prompt.messages.map((msg) => ({
+      role: msg.role,
+      content:
+        typeof msg.content === 'string'
+          ? msg.content.trim()
+          : msg.content.map((p) => (p.type === 'text' ? { type: 'text', text: p.text.trim() } : { type: 'image', mime: p.mimeType, sha256: p.sha256 })),
+    })),
+  );
+  const responseFormat = prompt.jsonSchema
+    ? canonicalJson({ type: 'json_schema', json_schema: { name: prompt.jsonSchema.name, schema: prompt.jsonSchema.schema, strict: true } })
+    : undefined;
+  // The keys of the material in canonical (sorted) order: max_tokens, messages, model, response_format, temperature, v.
+  return chain.map((m) => {
+    const material =
+      `{"max_tokens":${maxTokensFor(prompt, m)},"messages":${messages},"model":${JSON.stringify(m.model)}` +
+      (responseFormat !== undefined ? `,"response_format":${responseFormat}` : '') +
+      (m.reasoning ? '' : ',"temperature":0') +
+      ',"v":1}';
+    return createHash('sha256').update(material).digest('hex');
+  });
 }
 
 /**

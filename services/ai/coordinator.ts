@@ -5,6 +5,10 @@
  * exact-match Redis cache, strips reasoning, validates JSON (one repair call), and accounts tokens and USD per
  * model, per tenant per day and per analysis, refusing calls past a tenant's daily budget.
  *
+ * Redis round trips of a call (lua-steps.ts): one before the model call (cache lookup, budget reservation, the first
+ * quota reservation: admission.ts) and one after it (quota settlement, usage record, cache entry with its erasure
+ * index); a cache hit takes the first and one for its usage record. Retries and waits for quota add their own.
+ *
  * Design: DESIGN.md §6, §10; wire facts: reference/azure-ai-inference.md.
  */
 import { performance } from 'node:perf_hooks';
@@ -15,20 +19,22 @@ import { createLogger, type Logger } from '../platform/logger.ts';
 import { TerminalError, TransientError, ValidationError } from '../platform/errors.ts';
 import type { ModelCallRecord } from '../analyses/types.ts';
 import type { AiCoordinator, CallContext, DescribeImageRequest, GenerateJsonRequest, JsonResult, TextResult } from './types.ts';
-import { requestHash, sha256Hex, type ChatPrompt } from './chat-request.ts';
+import { estimatePromptTokens, maxTokensFor, requestHashes, sha256Hex, type ChatPrompt } from './chat-request.ts';
 import type { CircuitBreakerOptions, BreakerState } from './circuit-breaker.ts';
 import { costUsd } from './cost.ts';
 import { JsonSchemaCache, parseJsonAnswer, repairInstruction } from './json-output.ts';
 import { aiMetricsFor, failureModel, failureOutcome, type AiMetrics } from './metrics.ts';
 import { ModelClients } from './model-clients.ts';
-import { KNOWN_API_VERSIONS, validateDeployments, type ModelDeployment } from './model-deployment.ts';
+import { KNOWN_API_VERSIONS, validateDeployments, type ModelDeployment, type ModelTask } from './model-deployment.ts';
 import { ModelRouter, worstCaseCostUsd } from './model-router.ts';
-import { QuotaLimiter } from './quota-limiter.ts';
+import { QuotaLimiter, type ReserveResult } from './quota-limiter.ts';
 import { stripReasoning } from './reasoning.ts';
 import { checkDescribeImage, checkGenerateJson, DEFAULT_REQUEST_LIMITS, type RequestLimits } from './request-limits.ts';
 import { ResponseCache, type CachedAnswer } from './response-cache.ts';
 import { retryBudget, type RetryOptions } from './retry-policy.ts';
-import { routedCall, type RoutedCallDeps } from './routed-call.ts';
+import { firstCandidate, routedCall, type RoutedCallDeps } from './routed-call.ts';
+import { CallAdmission } from './admission.ts';
+import { runSteps, type LuaStep } from './lua-steps.ts';
 import { UsageLedger, utcDay } from './usage-ledger.ts';
 
 /** Options of {@link createAiCoordinator}. */
@@ -116,10 +122,12 @@ export function createAiCoordinator(o: AiCoordinatorOptions): AiCoordinator & Ai
   const metrics = aiMetricsFor(o.metricsRegistry ?? new Registry());
   const dropBreakerSource = metrics.addBreakerSource(() => router.states());
   const clients = new ModelClients({ credential: o.credential, apiVersion, allowInsecureConnection: allowInsecure, ...(o.scopes ? { scopes: o.scopes } : {}) });
+  const limiter = new QuotaLimiter(o.redis, o.keyPrefix);
+  const admission = new CallAdmission(o.redis, cache, ledger, limiter);
   const deps: RoutedCallDeps = {
     clients,
     router,
-    limiter: new QuotaLimiter(o.redis, o.keyPrefix),
+    limiter,
     budget: retryBudget(o.retry),
     timeoutMs: Math.max(1, o.timeoutMs ?? 120_000),
     signal: closing.signal,
@@ -132,34 +140,100 @@ export function createAiCoordinator(o: AiCoordinatorOptions): AiCoordinator & Ai
     if (closing.signal.aborted) throw new TransientError('coordinator_closed', 'the AI coordinator is closed');
   };
 
-  /** Adds a call to the usage counters; a Redis failure is logged, never allowed to lose an answer already paid for. */
-  async function recordUsage(ctx: CallContext, day: string, record: ModelCallRecord, reservedUsd: number): Promise<void> {
-    try {
-      await ledger.record(ctx.tenantId, ctx.analysisId, day, record, reservedUsd);
-    } catch (err) {
-      log.error({ tenantId: ctx.tenantId, analysisId: ctx.analysisId, modelName: record.modelName, costUsd: record.costUsd, err: err instanceof Error ? err.message : String(err) }, 'ai usage could not be recorded');
-    }
+  /** What a call works out once, before anything is sent: the fallback chain, the token estimate, the cache keys. */
+  interface Prepared {
+    prompt: ChatPrompt;
+    chain: ModelDeployment[];
+    /** `estimatePromptTokens(prompt)`. */
+    promptTokens: number;
+    /** `requestHash(prompt, chain[i])` for each deployment of the chain; empty with the cache off. */
+    hashes: string[];
+  }
+
+  /** @param cacheable false for a prompt never looked up nor stored (a repair call): no hashes. */
+  function prepare(prompt: ChatPrompt, cacheable = true): Prepared {
+    const promptTokens = estimatePromptTokens(prompt);
+    const chain = router.chain(prompt, promptTokens);
+    return { prompt, chain, promptTokens, hashes: cacheable && cache.enabled ? requestHashes(prompt, chain) : [] };
+  }
+
+  /** A miss that may be sent: the budget held (USD) and the first reservation, when one was asked for. */
+  interface Admitted {
+    reservedUsd: number;
+    first?: { m: ModelDeployment; result: ReserveResult };
   }
 
   /**
-   * One model call with budget reservation and accounting. `bookkeeping` (quota settlement and the usage record)
-   * is still in flight so the caller overlaps it with its cache write; it never rejects.
+   * One round trip before the call (admission.ts): the cache lookup (when `lookup`), the tenant's budget and the
+   * quota of the deployment the call goes to first.
+   * @throws QuotaExceededError `budget_exceeded`; a Redis error.
    */
-  async function callModel(prompt: ChatPrompt, ctx: CallContext): Promise<{ text: string; record: ModelCallRecord; deployment: ModelDeployment; bookkeeping: Promise<unknown> }> {
-    const started = Date.now();
-    const day = utcDay(started);
-    const worst = Math.max(...router.chain(prompt).map((m) => worstCaseCostUsd(prompt, m)), 0);
-    const reserved = await ledger.reserve(ctx.tenantId, day, worst, started);
-    let routed;
+  async function admit(p: Prepared, ctx: CallContext, lookup: boolean, nowMs: number): Promise<{ hit: { hash: string; answer: CachedAnswer } } | { admitted: Admitted }> {
+    const m = firstCandidate(p.chain, router);
+    const quota = m ? limiter.reservationRequest(m, p.promptTokens + maxTokensFor(p.prompt, m)) : undefined;
+    const worst = Math.max(...p.chain.map((c) => worstCaseCostUsd(p.prompt, c, p.promptTokens)), 0);
+    const budget = ledger.budgetRequest(ctx.tenantId, utcDay(nowMs), worst);
+    let a;
     try {
-      routed = await routedCall(prompt, deps);
+      a = await admission.admit({ cacheHashes: lookup ? p.hashes : [], nowMs, ...(budget ? { budget } : {}), ...(quota ? { quota } : {}) });
     } catch (err) {
-      await ledger.release(ctx.tenantId, day, reserved).catch(() => undefined);
+      if (m) router.breaker(m.name).release();
       throw err;
     }
-    const { deployment: m, answer, settled } = routed;
+    if (a.kind === 'hit' || (m && !a.quota)) {
+      if (m) router.breaker(m.name).release(); // nothing goes out on this permission
+      if (a.kind === 'hit') return { hit: { hash: a.hash, answer: a.answer } };
+    }
+    return { admitted: { reservedUsd: a.reservedUsd, ...(m && a.quota ? { first: { m, result: a.quota } } : {}) } };
+  }
+
+  /** {@link admit} without the cache lookup (a repair call, or after a hit the caller could not use). */
+  async function admitUncached(p: Prepared, ctx: CallContext, nowMs: number): Promise<Admitted> {
+    const a = await admit(p, ctx, false, nowMs);
+    if ('hit' in a) throw new Error('AI admission answered from the cache although no entry was looked up');
+    return a.admitted;
+  }
+
+  /**
+   * Runs the writes after a call (`steps`, lua-steps.ts) in one round trip; a Redis failure is logged, never allowed
+   * to lose an answer already paid for.
+   */
+  async function commit(steps: ReadonlyArray<LuaStep | undefined>, ctx: CallContext, record: ModelCallRecord): Promise<void> {
+    try {
+      await runSteps(o.redis, steps.filter((s): s is LuaStep => s !== undefined));
+    } catch (err) {
+      log.error(
+        { tenantId: ctx.tenantId, analysisId: ctx.analysisId, modelName: record.modelName, costUsd: record.costUsd, err: err instanceof Error ? err.message : String(err) },
+        'ai usage, quota settlement or cache write could not be recorded',
+      );
+    }
+  }
+
+  /** A model call made: its answer, record, and `finish` for its writes (quota settlement, usage, cache), which never rejects. */
+  interface ModelCall {
+    text: string;
+    record: ModelCallRecord;
+    deployment: ModelDeployment;
+    /** Sends the quota settlement, the usage record and, with `entry`, the cache entry (under `hashOf`'s request hash) in one round trip. */
+    finish(entry?: { text: string; hashOf: Prepared }): Promise<void>;
+  }
+
+  /**
+   * One model call after admission. A failure gives the budget reservation back.
+   * @param started ms since the epoch when the coordinated call began.
+   */
+  async function callModel(p: Prepared, ctx: CallContext, admitted: Admitted, started: number): Promise<ModelCall> {
+    const day = utcDay(started);
+    let routed;
+    try {
+      routed = await routedCall(p.prompt, deps, { chain: p.chain, promptTokens: p.promptTokens, ...(admitted.first ? { first: admitted.first } : {}) });
+    } catch (err) {
+      await ledger.release(ctx.tenantId, day, admitted.reservedUsd).catch(() => undefined);
+      throw err;
+    }
+    const { deployment: m, answer, reservation } = routed;
     const record: ModelCallRecord = {
-      task: prompt.task,
+      task: p.prompt.task,
       modelName: m.name,
       model: m.model,
       promptTokens: answer.promptTokens,
@@ -169,103 +243,118 @@ export function createAiCoordinator(o: AiCoordinatorOptions): AiCoordinator & Ai
       cached: false,
     };
     if (!answer.usageReported) log.warn({ deployment: m.name }, 'response had no usage; token counts are estimates');
-    metrics.tokens.inc({ model: m.name, task: prompt.task, direction: 'in' }, record.promptTokens);
-    metrics.tokens.inc({ model: m.name, task: prompt.task, direction: 'out' }, record.completionTokens);
-    metrics.costUsd.inc({ model: m.name, task: prompt.task }, record.costUsd);
-    const bookkeeping = Promise.all([settled, recordUsage(ctx, day, record, reserved)]);
-    return { text: stripReasoning(answer.content), record, deployment: m, bookkeeping };
+    metrics.tokens.inc({ model: m.name, task: p.prompt.task, direction: 'in' }, record.promptTokens);
+    metrics.tokens.inc({ model: m.name, task: p.prompt.task, direction: 'out' }, record.completionTokens);
+    metrics.costUsd.inc({ model: m.name, task: p.prompt.task }, record.costUsd);
+    return {
+      text: stripReasoning(answer.content),
+      record,
+      deployment: m,
+      finish: async (entry) => {
+        const hash = entry ? entry.hashOf.hashes[entry.hashOf.chain.indexOf(m)] : undefined;
+        await commit(
+          [
+            limiter.settlementStep(reservation, answer.promptTokens + answer.completionTokens, answer.headers, true),
+            ledger.recordStep(ctx.tenantId, ctx.analysisId, day, record, admitted.reservedUsd),
+            entry && hash !== undefined ? cache.putStep(hash, { text: entry.text, modelName: m.name, model: m.model }, ctx.analysisId) : undefined,
+          ],
+          ctx,
+          record,
+        );
+      },
+    };
   }
 
-  /** Serves a cache hit: a zero-cost record, counted as a cached call. */
-  async function cachedRecord(prompt: ChatPrompt, hit: CachedAnswer, ctx: CallContext, started: number): Promise<ModelCallRecord> {
+  /** Serves a cache hit: a zero-cost record, counted as a cached call, the entry listed for the analysis's erasure. */
+  async function cachedRecord(prompt: ChatPrompt, hit: { hash: string; answer: CachedAnswer }, ctx: CallContext, started: number): Promise<ModelCallRecord> {
     const record: ModelCallRecord = {
       task: prompt.task,
-      modelName: hit.modelName,
-      model: hit.model,
+      modelName: hit.answer.modelName,
+      model: hit.answer.model,
       promptTokens: 0,
       completionTokens: 0,
       costUsd: 0,
       durationMs: Date.now() - started,
       cached: true,
     };
-    await recordUsage(ctx, utcDay(started), record, 0);
+    await commit([ledger.recordStep(ctx.tenantId, ctx.analysisId, utcDay(started), record, 0), cache.indexStep(hit.hash, ctx.analysisId)], ctx, record);
     return record;
   }
 
   /** Counts one coordinated call and its duration (`started` from `performance.now()`, ms). */
-  function observeCall(task: string, model: string, outcome: string, started: number): void {
+  function observeCall(task: ModelTask, model: string, outcome: string, started: number): void {
     const labels = { model, task, outcome };
     metrics.calls.inc(labels);
     metrics.callDuration.observe(labels, (performance.now() - started) / 1000);
   }
 
-  /** describeImage without the call metrics: cache lookup, model call, cache store. */
+  /** describeImage without the call metrics: admission (cache lookup, budget, quota), model call, one write round trip. */
   async function describeImage(req: DescribeImageRequest): Promise<TextResult> {
     ensureOpen();
     checkDescribeImage(req, limits);
     const started = Date.now();
-    const prompt: ChatPrompt = {
+    const p = prepare({
       task: 'vision',
       messages: [{ role: 'user', content: [{ type: 'text', text: req.prompt }, { type: 'image', mimeType: req.mimeType, data: req.image, sha256: sha256Hex(req.image) }] }],
       ...(req.maxTokens !== undefined ? { maxTokens: req.maxTokens } : {}),
-    };
-    const hashes = router.chain(prompt).map((m) => requestHash(prompt, m));
-    const hit = await cache.first(hashes);
-    if (cache.enabled) metrics.cacheLookups.inc({ task: 'vision', result: hit && hit.answer.text.length > 0 ? 'hit' : 'miss' });
-    if (hit && hit.answer.text.length > 0) {
+    });
+    const a = await admit(p, req.context, true, started);
+    const hit = 'hit' in a && a.hit.answer.text.length > 0 ? a.hit : undefined;
+    if (cache.enabled) metrics.cacheLookups.inc({ task: 'vision', result: hit ? 'hit' : 'miss' });
+    if (hit) {
       log.debug({ task: 'vision', modelName: hit.answer.modelName }, 'ai call answered from cache');
-      return { text: hit.answer.text, record: await cachedRecord(prompt, hit.answer, req.context, started) };
+      return { text: hit.answer.text, record: await cachedRecord(p.prompt, hit, req.context, started) };
     }
-    const { text, record, deployment, bookkeeping } = await callModel(prompt, req.context);
-    if (text.length === 0) {
-      await bookkeeping;
-      throw new TerminalError('invalid_model_output', `model deployment ${deployment.name} returned an empty image description`, { deployment: deployment.name });
+    const call = await callModel(p, req.context, 'admitted' in a ? a.admitted : await admitUncached(p, req.context, started), started);
+    if (call.text.length === 0) {
+      await call.finish();
+      throw new TerminalError('invalid_model_output', `model deployment ${call.deployment.name} returned an empty image description`, { deployment: call.deployment.name });
     }
-    await Promise.all([bookkeeping, cache.put(requestHash(prompt, deployment), { text, modelName: deployment.name, model: deployment.model })]);
-    return { text, record };
+    await call.finish({ text: call.text, hashOf: p });
+    return { text: call.text, record: call.record };
   }
 
-  /** generateJson without the call metrics: cache lookup, model call, one repair call, cache store. */
+  /** generateJson without the call metrics: admission (cache lookup, budget, quota), model call, one repair call, writes. */
   async function generateJson(req: GenerateJsonRequest): Promise<JsonResult> {
     ensureOpen();
     checkGenerateJson(req, limits);
     const validate = schemas.validator(req.schema);
     const started = Date.now();
-    const prompt: ChatPrompt = {
+    const p = prepare({
       task: 'text',
       messages: [{ role: 'system', content: req.system }, { role: 'user', content: req.user }],
       jsonSchema: { name: req.schemaName, schema: req.schema },
       ...(req.maxTokens !== undefined ? { maxTokens: req.maxTokens } : {}),
-    };
-    const hashes = router.chain(prompt).map((m) => requestHash(prompt, m));
-    const hit = await cache.first(hashes);
-    const parsedHit = hit ? parseJsonAnswer(hit.answer.text, validate) : undefined;
+    });
+    const a = await admit(p, req.context, true, started);
+    const parsedHit = 'hit' in a ? parseJsonAnswer(a.hit.answer.text, validate) : undefined;
     if (cache.enabled) metrics.cacheLookups.inc({ task: 'text', result: parsedHit?.ok ? 'hit' : 'miss' });
-    if (hit && parsedHit?.ok) return { json: parsedHit.json, records: [await cachedRecord(prompt, hit.answer, req.context, started)] };
-    const first = await callModel(prompt, req.context);
+    if ('hit' in a && parsedHit?.ok) return { json: parsedHit.json, records: [await cachedRecord(p.prompt, a.hit, req.context, started)] };
+    const first = await callModel(p, req.context, 'admitted' in a ? a.admitted : await admitUncached(p, req.context, started), started);
     const firstParsed = parseJsonAnswer(first.text, validate);
-    const cacheHash = requestHash(prompt, first.deployment);
     if (firstParsed.ok) {
-      await Promise.all([first.bookkeeping, cache.put(cacheHash, { text: first.text, modelName: first.deployment.name, model: first.deployment.model })]);
+      await first.finish({ text: first.text, hashOf: p });
       return { json: firstParsed.json, records: [first.record] };
     }
-    await first.bookkeeping;
+    await first.finish();
     log.warn({ deployment: first.deployment.name, problems: firstParsed.errors.length }, 'model JSON did not validate; asking once more');
-    const repair: ChatPrompt = {
-      ...prompt,
-      messages: [...prompt.messages, { role: 'assistant', content: first.text }, { role: 'user', content: repairInstruction(firstParsed.errors) }],
-    };
-    const second = await callModel(repair, req.context);
+    const repair = prepare({
+      ...p.prompt,
+      messages: [...p.prompt.messages, { role: 'assistant', content: first.text }, { role: 'user', content: repairInstruction(firstParsed.errors) }],
+    }, false);
+    const repairStarted = Date.now();
+    const second = await callModel(repair, req.context, await admitUncached(repair, req.context, repairStarted), repairStarted);
     const secondParsed = parseJsonAnswer(second.text, validate);
     if (!secondParsed.ok) {
-      await second.bookkeeping;
+      await second.finish();
       throw new TerminalError(
         'invalid_model_output',
         `model deployment ${second.deployment.name} returned JSON for "${req.schemaName}" that does not validate after one repair: ${secondParsed.errors.slice(0, 5).join('; ')}`,
         { deployment: second.deployment.name, errors: secondParsed.errors, records: [first.record, second.record] },
       );
     }
-    await Promise.all([second.bookkeeping, cache.put(cacheHash, { text: second.text, modelName: second.deployment.name, model: second.deployment.model })]);
+    // Cached as the answer to the original request (a repeat of it is answered without the two calls).
+    await second.finish({ text: second.text, hashOf: p });
     return { json: secondParsed.json, records: [first.record, second.record] };
   }
 

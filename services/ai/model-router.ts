@@ -10,9 +10,12 @@ import { CircuitBreaker, type BreakerState, type CircuitBreakerOptions } from '.
 import { estimatePromptTokens, maxTokensFor, type ChatPrompt } from './chat-request.ts';
 import type { ModelDeployment } from './model-deployment.ts';
 
-/** Worst-case USD of `prompt` on `m` (all of `max_tokens` spent). */
-export function worstCaseCostUsd(prompt: ChatPrompt, m: ModelDeployment): number {
-  return (estimatePromptTokens(prompt) / 1e6) * m.pricePer1MTokens.input + (maxTokensFor(prompt, m) / 1e6) * m.pricePer1MTokens.output;
+/**
+ * Worst-case USD of `prompt` on `m` (all of `max_tokens` spent).
+ * @param promptTokens the prompt's estimate, when the caller already has it. @defaultValue estimatePromptTokens(prompt)
+ */
+export function worstCaseCostUsd(prompt: ChatPrompt, m: ModelDeployment, promptTokens: number = estimatePromptTokens(prompt)): number {
+  return (promptTokens / 1e6) * m.pricePer1MTokens.input + (maxTokensFor(prompt, m) / 1e6) * m.pricePer1MTokens.output;
 }
 
 /** The router of one coordinator. */
@@ -27,10 +30,13 @@ export class ModelRouter {
     for (const m of models) this.breakers.set(m.name, new CircuitBreaker(breaker, now));
   }
 
-  /** The fallback chain for `prompt`: deployments serving its task, cheapest first. Empty when none serves it. */
-  chain(prompt: ChatPrompt): ModelDeployment[] {
+  /**
+   * The fallback chain for `prompt`: deployments serving its task, cheapest first. Empty when none serves it.
+   * @param promptTokens the prompt's estimate, when the caller already has it. @defaultValue estimatePromptTokens(prompt)
+   */
+  chain(prompt: ChatPrompt, promptTokens: number = estimatePromptTokens(prompt)): ModelDeployment[] {
     return this.models
-      .map((m, i) => ({ m, i, usd: worstCaseCostUsd(prompt, m) }))
+      .map((m, i) => ({ m, i, usd: worstCaseCostUsd(prompt, m, promptTokens) }))
       .filter(({ m }) => m.use.includes(prompt.task))
       .sort((a, b) => a.usd - b.usd || a.i - b.i)
       .map(({ m }) => m);

@@ -1,6 +1,9 @@
 /**
  * Client-side RPM/TPM limiting per model deployment, shared by every replica through Redis (one Lua script per
- * decision, so concurrent reservations cannot both take the last slot).
+ * decision, so concurrent reservations cannot both take the last slot). The decisions are Lua functions
+ * ({@link RESERVE_QUOTA_LUA}, {@link SETTLE_QUOTA_LUA}) that a coordinated call runs as steps of its two round trips
+ * (lua-steps.ts): the first reservation beside the cache lookup and the budget, the settlement beside the usage
+ * record and the cache write. The methods below run the same functions on their own.
  *
  * Model (reference/azure-ai-inference.md §6): Azure counts TPM at admission from prompt tokens plus `max_tokens`,
  * so a call reserves that estimate before it goes out, and the reservation is corrected to `usage` afterwards
@@ -25,6 +28,7 @@ import { randomUUID } from 'node:crypto';
 import type { Redis } from 'ioredis';
 import type { ModelDeployment } from './model-deployment.ts';
 import { LuaScript } from './lua-script.ts';
+import type { LuaStep } from './lua-steps.ts';
 import { remainingHeader, resetHeaderMs, type HeaderMap } from './retry-policy.ts';
 
 /** Sliding window length, ms. */
@@ -38,72 +42,82 @@ export const GATE_AFTER_HOLD_MS = 60_000;
 /** Longest single wait while another caller's probe is in flight, ms (waiters look again this often). */
 export const PROBE_POLL_MS = 100;
 
-const RESERVE = new LuaScript(`
-local t = redis.call('TIME')
-local now = tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)
-local window = tonumber(ARGV[1])
-local rpm = tonumber(ARGV[2])
-local tpm = tonumber(ARGV[3])
-local id = ARGV[4]
-local tokens = tonumber(ARGV[5])
-if tokens > tpm then return {-1, 0} end
-local hold = redis.call('PTTL', KEYS[3])
-if hold > 0 then return {0, hold + 1} end
-local hintTtl = redis.call('PTTL', KEYS[4])
-local sreq = -1
-local stok = -1
-if hintTtl > 0 then
-  sreq = tonumber(redis.call('HGET', KEYS[4], 'req') or '-1')
-  stok = tonumber(redis.call('HGET', KEYS[4], 'tok') or '-1')
-  if (sreq >= 0 and sreq < 1) or (stok >= 0 and stok < tokens) then return {0, hintTtl} end
-end
-redis.call('ZREMRANGEBYSCORE', KEYS[1], '-inf', now - window)
-local raw = redis.call('GET', KEYS[6])
-local used = 0
-if raw then
-  used = tonumber(raw)
-  local expired = redis.call('ZRANGEBYSCORE', KEYS[2], '-inf', now - window)
-  for i = 1, #expired do used = used - tonumber(string.match(expired[i], '|(%d+)$')) end
-  if #expired > 0 then redis.call('ZREMRANGEBYSCORE', KEYS[2], '-inf', now - window) end
-else
-  redis.call('ZREMRANGEBYSCORE', KEYS[2], '-inf', now - window)
-  local all = redis.call('ZRANGE', KEYS[2], 0, -1)
-  for i = 1, #all do used = used + tonumber(string.match(all[i], '|(%d+)$')) end
-end
-used = math.max(0, used)
-redis.call('SET', KEYS[6], used, 'PX', window)
-if redis.call('ZCARD', KEYS[1]) >= rpm then
-  local oldest = redis.call('ZRANGE', KEYS[1], 0, 0, 'WITHSCORES')
-  return {0, math.max(1, tonumber(oldest[2]) + window - now)}
-end
-if used + tokens > tpm then
-  local entries = redis.call('ZRANGE', KEYS[2], 0, -1, 'WITHSCORES')
-  local excess = used + tokens - tpm
-  local freed = 0
-  for i = 1, #entries, 2 do
-    freed = freed + tonumber(string.match(entries[i], '|(%d+)$'))
-    if freed >= excess then return {0, math.max(1, tonumber(entries[i + 1]) + window - now)} end
+/**
+ * Lua function `reserve_quota(K, A)`, the reservation decision (a lua-steps.ts step, always the last: it returns a
+ * reply). `K` and `A` are the keys and arguments of {@link QuotaLimiter.reservationRequest}; it returns
+ * `{1, probe}` when granted (`probe` 1 for the call after a hold), `{0, waitMs}` when not yet, `{-1, 0}` when the
+ * request can never fit.
+ */
+export const RESERVE_QUOTA_LUA = `
+local function reserve_quota(K, A)
+  local t = redis.call('TIME')
+  local now = tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)
+  local window = tonumber(A[1])
+  local rpm = tonumber(A[2])
+  local tpm = tonumber(A[3])
+  local id = A[4]
+  local tokens = tonumber(A[5])
+  if tokens > tpm then return {-1, 0} end
+  local hold = redis.call('PTTL', K[3])
+  if hold > 0 then return {0, hold + 1} end
+  local hintTtl = redis.call('PTTL', K[4])
+  local sreq = -1
+  local stok = -1
+  if hintTtl > 0 then
+    sreq = tonumber(redis.call('HGET', K[4], 'req') or '-1')
+    stok = tonumber(redis.call('HGET', K[4], 'tok') or '-1')
+    if (sreq >= 0 and sreq < 1) or (stok >= 0 and stok < tokens) then return {0, hintTtl} end
   end
-  return {0, window}
+  redis.call('ZREMRANGEBYSCORE', K[1], '-inf', now - window)
+  local raw = redis.call('GET', K[6])
+  local used = 0
+  if raw then
+    used = tonumber(raw)
+    local expired = redis.call('ZRANGEBYSCORE', K[2], '-inf', now - window)
+    for i = 1, #expired do used = used - tonumber(string.match(expired[i], '|(%d+)$')) end
+    if #expired > 0 then redis.call('ZREMRANGEBYSCORE', K[2], '-inf', now - window) end
+  else
+    redis.call('ZREMRANGEBYSCORE', K[2], '-inf', now - window)
+    local all = redis.call('ZRANGE', K[2], 0, -1)
+    for i = 1, #all do used = used + tonumber(string.match(all[i], '|(%d+)$')) end
+  end
+  used = math.max(0, used)
+  redis.call('SET', K[6], used, 'PX', window)
+  if redis.call('ZCARD', K[1]) >= rpm then
+    local oldest = redis.call('ZRANGE', K[1], 0, 0, 'WITHSCORES')
+    return {0, math.max(1, tonumber(oldest[2]) + window - now)}
+  end
+  if used + tokens > tpm then
+    local entries = redis.call('ZRANGE', K[2], 0, -1, 'WITHSCORES')
+    local excess = used + tokens - tpm
+    local freed = 0
+    for i = 1, #entries, 2 do
+      freed = freed + tonumber(string.match(entries[i], '|(%d+)$'))
+      if freed >= excess then return {0, math.max(1, tonumber(entries[i + 1]) + window - now)} end
+    end
+    return {0, window}
+  end
+  local gate = redis.call('GET', K[5])
+  local probe = 0
+  if gate then
+    if gate ~= 'throttled' then return {0, math.max(1, math.min(tonumber(A[7]), redis.call('PTTL', K[5])))} end
+    redis.call('SET', K[5], 'probe:' .. id, 'PX', tonumber(A[6]))
+    probe = 1
+  end
+  redis.call('ZADD', K[1], now, id)
+  redis.call('ZADD', K[2], now, id .. '|' .. tokens)
+  redis.call('SET', K[6], used + tokens, 'PX', window)
+  redis.call('PEXPIRE', K[1], window)
+  redis.call('PEXPIRE', K[2], window)
+  if hintTtl > 0 then
+    if sreq >= 0 then redis.call('HINCRBY', K[4], 'req', -1) end
+    if stok >= 0 then redis.call('HINCRBY', K[4], 'tok', -tokens) end
+  end
+  return {1, probe}
 end
-local gate = redis.call('GET', KEYS[5])
-local probe = 0
-if gate then
-  if gate ~= 'throttled' then return {0, math.max(1, math.min(tonumber(ARGV[7]), redis.call('PTTL', KEYS[5])))} end
-  redis.call('SET', KEYS[5], 'probe:' .. id, 'PX', tonumber(ARGV[6]))
-  probe = 1
-end
-redis.call('ZADD', KEYS[1], now, id)
-redis.call('ZADD', KEYS[2], now, id .. '|' .. tokens)
-redis.call('SET', KEYS[6], used + tokens, 'PX', window)
-redis.call('PEXPIRE', KEYS[1], window)
-redis.call('PEXPIRE', KEYS[2], window)
-if hintTtl > 0 then
-  if sreq >= 0 then redis.call('HINCRBY', KEYS[4], 'req', -1) end
-  if stok >= 0 then redis.call('HINCRBY', KEYS[4], 'tok', -tokens) end
-end
-return {1, probe}
-`);
+`;
+
+const RESERVE = new LuaScript(`${RESERVE_QUOTA_LUA}\nreturn reserve_quota(KEYS, ARGV)`);
 
 const HOLD = new LuaScript(`
 local ms = tonumber(ARGV[1])
@@ -113,27 +127,42 @@ redis.call('SET', KEYS[2], 'throttled', 'PX', redis.call('PTTL', KEYS[1]) + tonu
 return 1
 `);
 
-const END_PROBE = new LuaScript(`
-if redis.call('GET', KEYS[1]) == ARGV[1] then return redis.call('DEL', KEYS[1]) end
-return 0
-`);
+/**
+ * Lua function `settle_quota(K, A)` (a lua-steps.ts step; returns false). `K`: the deployment's `…:tok`, `…:toksum`,
+ * `…:server`, `…:gate`. `A`: reservation id ('' for none), tokens reserved, tokens used, server-reported remaining
+ * requests and tokens (-1 for unknown), how long to trust them in ms (0: no report), end the probe ('1' or '0').
+ * Replaces the reservation's tokens by those used (the request stays counted: it was sent), records the server's
+ * counts, and opens the probe gate if this reservation holds it.
+ */
+export const SETTLE_QUOTA_LUA = `
+local function settle_quota(K, A)
+  if A[1] ~= '' then
+    local old = A[1] .. '|' .. A[2]
+    local score = redis.call('ZSCORE', K[1], old)
+    if score then
+      redis.call('ZREM', K[1], old)
+      if tonumber(A[3]) > 0 then redis.call('ZADD', K[1], score, A[1] .. '|' .. A[3]) end
+      if redis.call('EXISTS', K[2]) == 1 then redis.call('INCRBY', K[2], tonumber(A[3]) - tonumber(A[2])) end
+    end
+  end
+  if tonumber(A[6]) > 0 then
+    redis.call('DEL', K[3])
+    redis.call('HSET', K[3], 'req', A[4], 'tok', A[5])
+    redis.call('PEXPIRE', K[3], A[6])
+  end
+  if A[7] == '1' and redis.call('GET', K[4]) == 'probe:' .. A[1] then redis.call('DEL', K[4]) end
+  return false
+end
+`;
 
-const CORRECT = new LuaScript(`
-local old = ARGV[1] .. '|' .. ARGV[2]
-local score = redis.call('ZSCORE', KEYS[1], old)
-if not score then return 0 end
-redis.call('ZREM', KEYS[1], old)
-if tonumber(ARGV[3]) > 0 then redis.call('ZADD', KEYS[1], score, ARGV[1] .. '|' .. ARGV[3]) end
-if redis.call('EXISTS', KEYS[2]) == 1 then redis.call('INCRBY', KEYS[2], tonumber(ARGV[3]) - tonumber(ARGV[2])) end
-return 1
-`);
+const SETTLE = new LuaScript(`${SETTLE_QUOTA_LUA}\nsettle_quota(KEYS, ARGV)\nreturn 1`);
 
-/** A granted reservation; give it back to {@link QuotaLimiter.settle}. */
+/** A granted reservation; settle it with {@link QuotaLimiter.settlementStep} or {@link QuotaLimiter.settleAll}. */
 export interface QuotaReservation {
   deployment: string;
   id: string;
   tokens: number;
-  /** This call is the probe after a throttling hold: end it with {@link QuotaLimiter.endProbe} or a new hold. */
+  /** This call is the probe after a throttling hold: settle it with `endProbe` true, or set a new hold. */
   probe: boolean;
 }
 
@@ -144,7 +173,31 @@ export type ReserveResult =
   /** The request alone needs more tokens than the deployment's TPM: waiting cannot help. */
   | { granted: false; neverFits: true; waitMs: 0 };
 
+/** A reservation about to be asked for: the `reserve_quota` step, and what names its answer. */
+export interface QuotaRequest {
+  deployment: string;
+  id: string;
+  /** Tokens reserved (prompt estimate + `max_tokens`, rounded up). */
+  tokens: number;
+  /** The step (six keys of the deployment, one hash slot; seven arguments). */
+  step: LuaStep;
+}
+
 type Reply = [number, number];
+
+/**
+ * The server's remaining counts in `headers` (`x-ratelimit-remaining-requests` / `-tokens`, -1 where absent or
+ * nonsense) and how long to trust them (`x-ratelimit-reset-*`, else {@link SERVER_HINT_DEFAULT_MS}, at most the
+ * window), ms; undefined when neither count is there.
+ */
+function serverHint(headers: HeaderMap): { req: number; tok: number; ttlMs: number } | undefined {
+  const req = remainingHeader(headers['x-ratelimit-remaining-requests']);
+  const tok = remainingHeader(headers['x-ratelimit-remaining-tokens']);
+  if (req === undefined && tok === undefined) return undefined;
+  const resets = [resetHeaderMs(headers['x-ratelimit-reset-requests']), resetHeaderMs(headers['x-ratelimit-reset-tokens'])]
+    .filter((v): v is number => v !== undefined && v > 0);
+  return { req: req ?? -1, tok: tok ?? -1, ttlMs: Math.min(QUOTA_WINDOW_MS, resets.length > 0 ? Math.max(...resets) : SERVER_HINT_DEFAULT_MS) };
+}
 
 /** The limiter; one per coordinator, any number per Redis. */
 export class QuotaLimiter {
@@ -159,17 +212,53 @@ export class QuotaLimiter {
   }
 
   /**
+   * The `reserve_quota` step of a reservation of `tokens` (prompt estimate + `max_tokens`) on `m`; read its reply
+   * with {@link reservationResult}.
+   */
+  reservationRequest(m: ModelDeployment, tokens: number): QuotaRequest {
+    const id = randomUUID();
+    const t = Math.max(0, Math.ceil(tokens));
+    const args = [QUOTA_WINDOW_MS, m.quota.requestsPerMinute, m.quota.tokensPerMinute, id, t, PROBE_GATE_MS, PROBE_POLL_MS];
+    return { deployment: m.name, id, tokens: t, step: { fn: 'reserve_quota', keys: this.keys(m.name), args } };
+  }
+
+  /** Reads the `{status, waitMs}` reply of `reserve_quota` for `req`. */
+  reservationResult(req: QuotaRequest, status: number, waitMs: number): ReserveResult {
+    if (status === 1) return { granted: true, reservation: { deployment: req.deployment, id: req.id, tokens: req.tokens, probe: waitMs === 1 } };
+    if (status === -1) return { granted: false, neverFits: true, waitMs: 0 };
+    return { granted: false, waitMs: Math.max(1, waitMs) };
+  }
+
+  /**
    * Reserves one request and `tokens` tokens on `m` if its windows, hold and server hints allow it now.
    * @param tokens prompt estimate + `max_tokens`.
    * @returns granted, or how long to wait (ms) before it could be, or `neverFits`.
    */
   async tryReserve(m: ModelDeployment, tokens: number): Promise<ReserveResult> {
-    const id = randomUUID();
-    const t = Math.max(0, Math.ceil(tokens));
-    const [status, waitMs] = (await RESERVE.run(this.redis, this.keys(m.name), [QUOTA_WINDOW_MS, m.quota.requestsPerMinute, m.quota.tokensPerMinute, id, t, PROBE_GATE_MS, PROBE_POLL_MS])) as Reply;
-    if (status === 1) return { granted: true, reservation: { deployment: m.name, id, tokens: t, probe: waitMs === 1 } };
-    if (status === -1) return { granted: false, neverFits: true, waitMs: 0 };
-    return { granted: false, waitMs: Math.max(1, waitMs) };
+    const req = this.reservationRequest(m, tokens);
+    const [status, waitMs] = (await RESERVE.run(this.redis, req.step.keys, req.step.args)) as Reply;
+    return this.reservationResult(req, status, waitMs);
+  }
+
+  /**
+   * The `settle_quota` step of a sent attempt: the reservation's tokens replaced by `actualTokens` (the `usage`
+   * total, 0 when the attempt failed), the server's `x-ratelimit-*` counts from `headers` recorded ({@link observe}),
+   * and, when `endProbe` and `r` is the probe, the probe gate opened (a throttled probe keeps it closed instead).
+   */
+  settlementStep(r: QuotaReservation, actualTokens: number, headers: HeaderMap, endProbe: boolean): LuaStep {
+    const k = this.keys(r.deployment);
+    const hint = serverHint(headers);
+    return {
+      fn: 'settle_quota',
+      keys: [k[1], k[5], k[3], k[4]],
+      args: [r.id, r.tokens, Math.max(0, Math.round(actualTokens)), hint?.req ?? -1, hint?.tok ?? -1, hint?.ttlMs ?? 0, endProbe && r.probe ? '1' : '0'],
+    };
+  }
+
+  /** {@link settlementStep} run on its own: one round trip. */
+  async settleAll(r: QuotaReservation, actualTokens: number, headers: HeaderMap, endProbe: boolean): Promise<void> {
+    const step = this.settlementStep(r, actualTokens, headers, endProbe);
+    await SETTLE.run(this.redis, step.keys, step.args);
   }
 
   /**
@@ -177,8 +266,7 @@ export class QuotaLimiter {
    * The request itself stays counted: it was sent.
    */
   async settle(r: QuotaReservation, actualTokens: number): Promise<void> {
-    const k = this.keys(r.deployment);
-    await CORRECT.run(this.redis, [k[1], k[5]], [r.id, r.tokens, Math.max(0, Math.round(actualTokens))]);
+    await this.settleAll(r, actualTokens, {}, false);
   }
 
   /**
@@ -192,25 +280,13 @@ export class QuotaLimiter {
   }
 
   /**
-   * Opens the probe gate after the probe `r` answered or failed for a reason other than throttling (a 429 calls
-   * {@link hold} instead). No-op for a reservation that is not the current probe.
-   */
-  async endProbe(r: QuotaReservation): Promise<void> {
-    if (r.probe) await END_PROBE.run(this.redis, [this.keys(r.deployment)[4]], [`probe:${r.id}`]);
-  }
-
-  /**
    * Records the server's `x-ratelimit-remaining-requests` / `-tokens` until `x-ratelimit-reset-requests` /
    * `-tokens` (else {@link SERVER_HINT_DEFAULT_MS}). Headers that are absent or nonsense (-1) are ignored.
    */
   async observe(deployment: string, headers: HeaderMap): Promise<void> {
-    const req = remainingHeader(headers['x-ratelimit-remaining-requests']);
-    const tok = remainingHeader(headers['x-ratelimit-remaining-tokens']);
-    if (req === undefined && tok === undefined) return;
-    const resets = [resetHeaderMs(headers['x-ratelimit-reset-requests']), resetHeaderMs(headers['x-ratelimit-reset-tokens'])]
-      .filter((v): v is number => v !== undefined && v > 0);
-    const ttl = Math.min(QUOTA_WINDOW_MS, resets.length > 0 ? Math.max(...resets) : SERVER_HINT_DEFAULT_MS);
-    const key = this.keys(deployment)[3];
-    await this.redis.multi().del(key).hset(key, { req: req ?? -1, tok: tok ?? -1 }).pexpire(key, ttl).exec();
+    const hint = serverHint(headers);
+    if (!hint) return;
+    const k = this.keys(deployment);
+    await SETTLE.run(this.redis, [k[1], k[5], k[3], k[4]], ['', 0, 0, hint.req, hint.tok, hint.ttlMs, '0']);
   }
 }

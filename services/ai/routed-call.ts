@@ -19,13 +19,13 @@
 import type { Logger } from '../platform/logger.ts';
 import { QuotaExceededError, TerminalError, TransientError } from '../platform/errors.ts';
 import { abortableSleep } from './abortable-sleep.ts';
-import { chatBody, estimatePromptTokens, maxTokensFor, type ChatPrompt } from './chat-request.ts';
+import { chatBody, maxTokensFor, type ChatPrompt } from './chat-request.ts';
 import { retryReason, type AiMetrics } from './metrics.ts';
 import type { ModelClients } from './model-clients.ts';
 import type { ModelDeployment } from './model-deployment.ts';
 import type { ModelRouter } from './model-router.ts';
 import { sendAttempt, type AttemptAnswer, type AttemptFailure } from './model-attempt.ts';
-import type { QuotaLimiter, QuotaReservation } from './quota-limiter.ts';
+import type { QuotaLimiter, QuotaReservation, ReserveResult } from './quota-limiter.ts';
 import { backoffMs, serverRetryAfterMs, type RetryBudget } from './retry-policy.ts';
 
 /** What a routed call needs from its coordinator. */
@@ -43,6 +43,20 @@ export interface RoutedCallDeps {
   metrics: AiMetrics;
 }
 
+/** What the caller worked out about the call before routing it. */
+export interface RoutedCallInput {
+  /** The fallback chain (`ModelRouter.chain`); empty when no deployment serves the task. */
+  chain: readonly ModelDeployment[];
+  /** The prompt's token estimate (`estimatePromptTokens`). */
+  promptTokens: number;
+  /**
+   * The first reservation, already asked for (admission.ts) on the deployment {@link firstCandidate} picked, whose
+   * breaker permission it holds. Granted: the first attempt uses it; not: it counts as that deployment's answer in
+   * the first look for room, and its permission is given back.
+   */
+  first?: { m: ModelDeployment; result: ReserveResult };
+}
+
 /** A successful routed call. */
 export interface RoutedAnswer {
   deployment: ModelDeployment;
@@ -50,10 +64,22 @@ export interface RoutedAnswer {
   /** Attempts sent, the successful one included. */
   attempts: number;
   /**
-   * The quota settlement of the successful attempt, still in flight so the caller can overlap it with its own
-   * Redis writes (usage, cache): one round trip instead of several. Never rejects (failures are logged).
+   * The successful attempt's reservation, not yet settled: the caller runs `QuotaLimiter.settlementStep(
+   * reservation, usage, answer.headers, true)` with its own writes (usage, cache): one round trip for all.
    */
-  settled: Promise<void>;
+  reservation: QuotaReservation;
+}
+
+/**
+ * The deployment a call would try first: the first of `chain` whose breaker admits a call, with its permission taken
+ * (`tryAcquire`); undefined when every breaker refuses. Hand it to {@link routedCall} as `first`.
+ */
+export function firstCandidate(chain: readonly ModelDeployment[], router: ModelRouter): ModelDeployment | undefined {
+  for (const m of chain) {
+    const breaker = router.breaker(m.name);
+    if (breaker.admits()) return breaker.tryAcquire() ? m : undefined;
+  }
+  return undefined;
 }
 
 /** The TerminalError code of a terminal attempt: auth, content filter, or any other rejection. */
@@ -74,10 +100,13 @@ function failureText(m: ModelDeployment, f: AttemptFailure): string {
  * @throws QuotaExceededError when quota has no room within the wait budget and no attempt failed before.
  * @throws TransientError when attempts or wait budget run out on retryable failures, or every breaker is open.
  */
-export async function routedCall(prompt: ChatPrompt, d: RoutedCallDeps): Promise<RoutedAnswer> {
-  const chain = d.router.chain(prompt);
-  if (chain.length === 0) throw new TerminalError('no_model_for_task', `no model deployment in the registry serves the "${prompt.task}" task`);
-  const promptEstimate = estimatePromptTokens(prompt);
+export async function routedCall(prompt: ChatPrompt, d: RoutedCallDeps, input: RoutedCallInput): Promise<RoutedAnswer> {
+  const { chain, promptTokens: promptEstimate } = input;
+  let firstTry = input.first; // consumed by the first look for room
+  if (chain.length === 0) {
+    if (firstTry) d.router.breaker(firstTry.m.name).release();
+    throw new TerminalError('no_model_for_task', `no model deployment in the registry serves the "${prompt.task}" task`);
+  }
   let attempts = 0;
   let waitedMs = 0;
   let last: { m: ModelDeployment; f: AttemptFailure } | undefined;
@@ -90,7 +119,11 @@ export async function routedCall(prompt: ChatPrompt, d: RoutedCallDeps): Promise
   for (;;) {
     // 1. Pick the first admitted deployment with room, or wait for the soonest.
     let picked: { m: ModelDeployment; reservation: QuotaReservation } | undefined;
+    if (firstTry?.result.granted) picked = { m: firstTry.m, reservation: firstTry.result.reservation };
     while (!picked) {
+      const tried = firstTry; // asked already and not granted
+      firstTry = undefined;
+      if (tried) d.router.breaker(tried.m.name).release();
       const admitted = chain.filter((m) => d.router.breaker(m.name).admits());
       if (admitted.length === 0) {
         const names = chain.map((m) => m.name).join(', ');
@@ -98,7 +131,12 @@ export async function routedCall(prompt: ChatPrompt, d: RoutedCallDeps): Promise
       }
       let soonest = Number.POSITIVE_INFINITY;
       let neverFits = 0;
+      if (tried && !tried.result.granted && admitted.includes(tried.m)) {
+        if ('neverFits' in tried.result) neverFits += 1;
+        else soonest = tried.result.waitMs;
+      }
       for (const m of admitted) {
+        if (m === tried?.m) continue;
         const breaker = d.router.breaker(m.name);
         if (!breaker.tryAcquire()) continue;
         const r = await d.limiter.tryReserve(m, promptEstimate + maxTokensFor(prompt, m));
@@ -123,6 +161,7 @@ export async function routedCall(prompt: ChatPrompt, d: RoutedCallDeps): Promise
     }
 
     // 2. Send.
+    firstTry = undefined;
     const { m, reservation } = picked;
     const breaker = d.router.breaker(m.name);
     attempts += 1;
@@ -135,31 +174,23 @@ export async function routedCall(prompt: ChatPrompt, d: RoutedCallDeps): Promise
       });
     } catch (err) {
       breaker.release();
-      await Promise.all([d.limiter.settle(reservation, 0), d.limiter.endProbe(reservation)]).catch(() => undefined);
+      await d.limiter.settleAll(reservation, 0, {}, true).catch(() => undefined);
       throw err;
     }
-    const used = outcome.kind === 'ok' ? outcome.promptTokens + outcome.completionTokens : 0;
     const throttled = outcome.kind !== 'ok' && outcome.status === 429;
     const status = outcome.kind === 'ok' ? '200' : outcome.status !== undefined ? String(outcome.status) : outcome.code === 'timeout' ? 'timeout' : 'transport';
     d.metrics.attempts.inc({ model: m.name, status });
     if (throttled) d.metrics.throttled.inc({ model: m.name });
-    // Best effort: an answer already paid for is never lost to a Redis hiccup while settling the quota.
-    // A throttled probe keeps the gate closed: the hold below re-arms it.
-    const settled = Promise.all([
-      d.limiter.settle(reservation, used),
-      d.limiter.observe(m.name, outcome.headers),
-      ...(throttled ? [] : [d.limiter.endProbe(reservation)]),
-    ]).then(
-      () => undefined,
-      (err: unknown) => d.log.warn({ deployment: m.name, err: err instanceof Error ? err.message : String(err) }, 'ai quota settlement failed'),
-    );
-
     if (outcome.kind === 'ok') {
       breaker.onSuccess();
       d.log.debug({ deployment: m.name, attempt: attempts, durationMs: outcome.durationMs }, 'ai call answered');
-      return { deployment: m, answer: outcome, attempts, settled };
+      return { deployment: m, answer: outcome, attempts, reservation };
     }
-    await settled; // before deciding on a retry: the server's remaining counts must be in Redis first
+    // Settled before deciding on a retry: the server's remaining counts must be in Redis first. Best effort.
+    // A throttled probe keeps the gate closed: the hold below re-arms it.
+    await d.limiter.settleAll(reservation, 0, outcome.headers, !throttled).catch((err: unknown) =>
+      d.log.warn({ deployment: m.name, err: err instanceof Error ? err.message : String(err) }, 'ai quota settlement failed'),
+    );
     const f = outcome;
     last = { m, f };
     if (f.kind === 'terminal') {

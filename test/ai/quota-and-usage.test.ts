@@ -10,7 +10,7 @@ import { LuaScript } from '../../services/ai/lua-script.ts';
 import { startTestStack, type TestStack } from '../support/stack.ts';
 import { QuotaLimiter } from '../../services/ai/quota-limiter.ts';
 import { UsageLedger, utcDay } from '../../services/ai/usage-ledger.ts';
-import { ResponseCache } from '../../services/ai/response-cache.ts';
+import { cacheIndexKey, ResponseCache } from '../../services/ai/response-cache.ts';
 import type { ModelDeployment } from '../../services/ai/model-deployment.ts';
 import type { ModelCallRecord } from '../../services/analyses/types.ts';
 import { QuotaExceededError } from '../../services/platform/errors.ts';
@@ -140,11 +140,18 @@ test('daily budget: concurrent reservations on two connections never overshoot; 
   assert.is(await a.reserve('no-budget-tenant', day, 99), 0, 'tenants without a budget are not limited');
 });
 
-test('response cache: first hit in order, misses on damaged entries, off with ttl 0', async () => {
+test('response cache: first hit in order, misses on damaged entries, erasure index, off with ttl 0', async () => {
   const log = createLogger('t', 'silent');
   const cache = new ResponseCache(redis, stack.keyPrefix, 60, log);
   assert.is(await cache.first(['h1', 'h2']), undefined);
-  await cache.put('h2', { text: 'two', modelName: 'b', model: 'B' });
+  await cache.put('h2', { text: 'two', modelName: 'b', model: 'B' }, 'an-cache');
+  const index = cacheIndexKey(stack.keyPrefix, 'an-cache');
+  assert.equal(await redis.smembers(index), ['h2'], 'the entry is listed for the analysis that stored it');
+  const indexTtl = await redis.ttl(index);
+  assert.ok(indexTtl > 50 && indexTtl <= 60, `index ttl ${indexTtl}`);
+  await redis.expire(index, 5);
+  await cache.put('h3', { text: 'three', modelName: 'b', model: 'B' }, 'an-cache');
+  assert.ok((await redis.ttl(index)) > 50, 'a new entry lengthens the index to the cache TTL');
   await redis.set(`${stack.keyPrefix}:ai:cache:h1`, '{not json');
   const hit = await cache.first(['h1', 'h2']);
   assert.is(hit?.hash, 'h2');

@@ -9,6 +9,7 @@ import { Redis } from 'ioredis';
 import { startAiEmulator, type AiEmulator, type AiCallRecord } from '../../devstack/emulators/azure-ai/index.ts';
 import { createAiCoordinator, type AiCoordinatorOptions } from '../../services/ai/coordinator.ts';
 import { QuotaExceededError, TerminalError, TransientError } from '../../services/platform/errors.ts';
+import { utcDay } from '../../services/ai/usage-ledger.ts';
 import { startTestStack, type TestStack } from '../support/stack.ts';
 import { EMULATOR_MODELS, deployment, rejection } from './support/ai-harness.ts';
 
@@ -210,6 +211,25 @@ test('a tenant daily budget refuses the call atomically before it is sent', asyn
   assert.is((err as QuotaExceededError).code, 'budget_exceeded');
   assert.is(chatCallsSince(start).length, 0);
   await ai.generateJson({ ...ask('budget'), context: { tenantId: 'rich', analysisId: 'an-budget' } });
+  await ai.close();
+});
+
+test('one admission round trip: a budget refusal takes no quota; a cache hit takes neither quota nor budget', async () => {
+  const models = [deployment(emu.endpoint, 'v3', { quota: { requestsPerMinute: 1, tokensPerMinute: 1_000_000 } })];
+  const ai = coordinator({ models, cacheTtlSec: 60, dailyBudgetUsd: { poor: 0.000001 }, retry: { maxTotalWaitMs: 0 } });
+  const start = emu.calls.records.length;
+  const refused = await rejection(ai.generateJson({ ...ask('admission'), context: { tenantId: 'poor', analysisId: 'an-adm-1' } }));
+  assert.is((refused as QuotaExceededError).code, 'budget_exceeded');
+  // The refusal took no RPM: the single request of the minute is still free for another tenant.
+  const answered = await ai.generateJson({ ...ask('admission'), context: { tenantId: 'acme', analysisId: 'an-adm-2' } });
+  const full = await rejection(ai.generateJson({ ...ask('admission, another request'), context: { tenantId: 'acme', analysisId: 'an-adm-3' } }));
+  assert.is((full as QuotaExceededError).code, 'model_quota_exceeded');
+  // The quota is spent and the tenant's budget refuses any model call, yet the same request is answered from the cache.
+  const hit = await ai.generateJson({ ...ask('admission'), context: { tenantId: 'poor', analysisId: 'an-adm-4' } });
+  assert.equal(hit.json, answered.json);
+  assert.equal({ cached: hit.records[0]?.cached, costUsd: hit.records[0]?.costUsd }, { cached: true, costUsd: 0 });
+  assert.is(chatCallsSince(start).length, 1);
+  assert.is((await ai.usage.readDay('poor', utcDay())).reservedUsd, 0, 'nothing left reserved for the refused tenant');
   await ai.close();
 });
 
