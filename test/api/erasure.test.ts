@@ -1,14 +1,19 @@
 /**
  * DELETE /v1/analyses/:id (GDPR erasure) against real Redis, BullMQ, s3rver and Azurite: the record, keyframe blobs,
- * the uploaded video, the queue job, attributable AI cache entries, per-analysis usage and the idempotency key are
- * erased and reported; everything belonging to others survives; a running analysis is refused; a deployment
- * without keyframe storage erases nothing.
+ * the uploaded video, the queue job, attributable AI cache entries (as a real AI coordinator against the AI emulator
+ * indexes them), per-analysis usage and the idempotency key are erased and reported; everything belonging to others
+ * survives; a running analysis is refused; a deployment without keyframe storage erases nothing.
  */
 import { suite } from 'uvu';
 import * as assert from 'uvu/assert';
 import { randomBytes } from 'node:crypto';
 import { HeadObjectCommand } from '@aws-sdk/client-s3';
 import { Worker } from 'bullmq';
+import { AzureKeyCredential } from '@azure/core-auth';
+import sharp from 'sharp';
+import { startAiEmulator } from '../../devstack/emulators/azure-ai/index.ts';
+import { createAiCoordinator } from '../../services/ai/coordinator.ts';
+import { cacheEntryKey } from '../../services/ai/response-cache.ts';
 import { UsageLedger } from '../../services/ai/usage-ledger.ts';
 import { createRedis } from '../../services/platform/redis.ts';
 import type { AnalysisRecord, ModelCallRecord } from '../../services/analyses/types.ts';
@@ -18,6 +23,9 @@ import { createLogger } from '../../services/platform/logger.ts';
 import { RequestValidators } from '../../services/api/openapi.ts';
 import { resultWith, trendReport } from './analysis-fixtures.ts';
 import { dataOf, errorOf, startApiHarness, TEST_BUCKET, type ApiHarness } from './api-harness.ts';
+import { EMULATOR_MODELS, deployment } from '../ai/support/ai-harness.ts';
+
+const AI_KEY = 'dev-key-erasure-test';
 
 const h: ApiHarness = await startApiHarness('api-erasure', { blob: true });
 const keyframes = h.keyframes!;
@@ -176,6 +184,47 @@ erase('a keyframes container that does not exist yet means no keyframes, not an 
   const deps = { store: h.store, queue: h.queue, s3: h.s3, bucket: TEST_BUCKET, keyframes: never, redis: h.redis, prefix };
   const report = await eraseAnalysis(deps, caller, rec.id, createLogger('test', 'silent'));
   assert.equal([report.erased.record, report.erased.keyframes, report.erased.tempObject], [true, 0, true]);
+});
+
+erase('erases the AI cache entries a real coordinator stored or served for the analysis, and counts exactly those', async () => {
+  const rec = await createAnalysis('erase-ai-cache');
+  const bystander = await createAnalysis('keep-ai-cache');
+  const emu = await startAiEmulator({ models: EMULATOR_MODELS, apiKeys: [AI_KEY] });
+  const workerRedis = createRedis(h.stack.redisUrl, 'worker');
+  const ai = createAiCoordinator({ models: [deployment(emu.endpoint, 'vision')], credential: new AzureKeyCredential(AI_KEY), redis: workerRedis, keyPrefix: prefix, allowInsecureConnection: true, timeoutMs: 10_000 });
+  try {
+    const jpeg = (background: string): Promise<Buffer> => sharp({ create: { width: 32, height: 32, channels: 3, background } }).jpeg().toBuffer();
+    const [red, green, blue, grey] = [await jpeg('#cc3333'), await jpeg('#33cc33'), await jpeg('#3333cc'), await jpeg('#808080')];
+    const describe = (image: Buffer, analysisId: string) =>
+      ai.describeImage({ image, mimeType: 'image/jpeg', prompt: 'Describe this keyframe.', context: { tenantId: 'acme', analysisId } });
+    // The bystander stores blue and grey; the analysis stores red and green, is answered red again from its own
+    // entry, and blue from the bystander's (the same keyframe in two videos costs one call).
+    await describe(blue, bystander.id);
+    await describe(grey, bystander.id);
+    await h.store.markRunning(rec.id);
+    const calls = [await describe(red, rec.id), await describe(green, rec.id), await describe(red, rec.id), await describe(blue, rec.id)];
+    assert.equal(calls.map((c) => c.record.cached), [false, false, true, true]);
+    await h.store.complete(rec.id, resultWith(trendReport({ virality: 40 })));
+    const indexed = await h.redis.smembers(cacheIndexKey(prefix, rec.id));
+    assert.is(indexed.length, 3, 'red and green stored, blue served');
+    for (const hash of indexed) assert.is(await h.redis.exists(cacheEntryKey(prefix, hash)), 1);
+
+    const r = await h.call('DELETE', `/v1/analyses/${rec.id}`, { token: writer });
+    assert.is(r.status, 200, r.text);
+    const erased = dataOf<ErasureReport>(r).erased;
+    assert.is(erased.cacheEntries, indexed.length);
+    assert.ok(erased.usageRecord, 'the coordinator recorded usage for the analysis');
+    for (const hash of indexed) assert.is(await h.redis.exists(cacheEntryKey(prefix, hash)), 0);
+    assert.is(await h.redis.exists(cacheIndexKey(prefix, rec.id)), 0);
+    // The bystander's grey entry survives; its blue one went with the analysis it also answered.
+    const kept = await h.redis.smembers(cacheIndexKey(prefix, bystander.id));
+    assert.equal((await Promise.all(kept.map((hash) => h.redis.exists(cacheEntryKey(prefix, hash))))).sort(), [0, 1]);
+    assert.is((await describe(red, bystander.id)).record.cached, false, 'an erased entry answers nobody');
+  } finally {
+    await ai.close();
+    workerRedis.disconnect();
+    await emu.close();
+  }
 });
 
 erase.after(async () => {

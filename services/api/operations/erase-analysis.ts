@@ -11,8 +11,9 @@
  *    one object, so erasing either analysis erases the video both used);
  * 4. the AI response-cache entries the analysis produced or used, listed in the set
  *    `<prefix>:ai:cache-index:<analysisId>` of request hashes, each entry being `<prefix>:ai:cache:<hash>`
- *    (services/ai/response-cache.ts); the coordinator must add to that set when it stores or serves an entry
- *    for an analysis, otherwise there is nothing attributable to erase and `cacheEntries` is 0;
+ *    (services/ai/response-cache.ts, whose key helpers this module uses); the AI coordinator adds to that set, with
+ *    the cache TTL, every entry it stores or serves for the analysis; `cacheEntries` counts the entries deleted
+ *    (one another analysis shared goes too; one already expired is not counted);
  * 5. the per-analysis usage counters `<prefix>:usage:<tenant>:analysis:<analysisId>` (services/ai/usage-ledger.ts);
  *    the tenant's per-day totals stay, as billing records that name no analysis;
  * 6. last, in one Redis transaction: the record, its tenant-index entry and its Idempotency-Key mapping.
@@ -30,6 +31,7 @@ import type { Queue } from 'bullmq';
 import type { Redis } from 'ioredis';
 import type { AnalysisStore } from '../../analyses/store.ts';
 import { forgetContentEntries } from '../../analyses/content-index.ts';
+import { cacheEntryKey, cacheIndexKey } from '../../ai/response-cache.ts';
 import type { AnalysisJobData, AnalysisRecord } from '../../analyses/types.ts';
 import { AppError, TransientError } from '../../platform/errors.ts';
 import type { Logger } from '../../platform/logger.ts';
@@ -78,9 +80,7 @@ const BLOB_DELETE_CONCURRENCY = 8;
 const CACHE_HASH = /^[0-9a-f]{64}$/;
 
 /** Key of the set of response-cache hashes attributable to an analysis (see the module comment). */
-export function cacheIndexKey(prefix: string, analysisId: string): string {
-  return `${prefix}:ai:cache-index:${analysisId}`;
-}
+export { cacheIndexKey };
 
 /** Key of an analysis's usage counters (services/ai/usage-ledger.ts `UsageLedger.analysisKey`). */
 export function analysisUsageKey(prefix: string, tenantId: string, analysisId: string): string {
@@ -157,7 +157,7 @@ async function deleteTempObject(s3: S3Client, bucket: string, record: AnalysisRe
 async function deleteCacheEntries(redis: Redis, prefix: string, analysisId: string): Promise<number> {
   const index = cacheIndexKey(prefix, analysisId);
   const hashes = (await redis.smembers(index)).filter((h) => CACHE_HASH.test(h));
-  const deleted = hashes.length > 0 ? await redis.del(...hashes.map((h) => `${prefix}:ai:cache:${h}`)) : 0;
+  const deleted = hashes.length > 0 ? await redis.del(...hashes.map((h) => cacheEntryKey(prefix, h))) : 0;
   await redis.del(index);
   return deleted;
 }
