@@ -190,13 +190,16 @@ test('workload policies: no wildcard actions, "*" resources only where the actio
   }
 });
 
-test('api may only put and get objects under uploads/ of the temp bucket', () => {
+test('api may only put and get objects under uploads/ of the temp bucket, and get Entra-bound web identity tokens', () => {
   const { statements } = policyOf('api');
-  assert.is(statements.length, 1);
-  assert.equal(actions(statements[0]!).sort(), ['s3:GetObject', 's3:PutObject']);
-  const sub = (statements[0]!.Resource as Obj)['Fn::Sub'] as [string, Obj];
+  assert.is(statements.length, 2);
+  assert.equal(statements.flatMap(actions).sort(), ['s3:GetObject', 's3:PutObject', 'sts:GetWebIdentityToken']);
+  const s3 = statements.find((s) => actions(s).includes('s3:PutObject'))!;
+  const sub = (s3.Resource as Obj)['Fn::Sub'] as [string, Obj];
   assert.is(sub[0], '${BucketArn}/uploads/*');
   assert.equal(sub[1], { BucketArn: { 'Fn::ImportValue': { 'Fn::Sub': '${App}-${Env}-TempBucketArn' } } });
+  const sts = statements.find((s) => actions(s).includes('sts:GetWebIdentityToken'));
+  assert.equal(sts?.Condition, { 'ForAnyValue:StringEquals': { 'sts:IdentityTokenAudience': 'api://AzureADTokenExchange' } });
 });
 
 test('worker reads and deletes uploads, publishes ContentTrends metrics and gets Entra-bound web identity tokens, nothing else', () => {
