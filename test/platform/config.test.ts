@@ -7,6 +7,15 @@ import { problems } from '../support/problems.ts';
 import { DEFAULT_RESOURCE_BACKOFF, ResourceBackoff, backoffOptionsFromConfig } from '../../controller/resource-backoff.ts';
 
 
+test('outside dev the api and the reconciler need the keyframes account URL (erasure, container management)', () => {
+  const prod = { APP_PROFILE: 'production', REDIS_URL: 'rediss://cache:6379', DESIRED_STATE_FILE: 'd.yml' };
+  assert.equal(problems(() => loadConfig('reconciler', prod)), ['AZURE_STORAGE_ACCOUNT_URL: is required for the reconciler role']);
+  const api = { ...prod, S3_TEMP_BUCKET: 'temp-bucket', AUTH_JWT_ISSUER: 'https://idp', AUTH_JWT_AUDIENCE: 'a', AUTH_JWKS_URL: 'https://idp/jwks' };
+  assert.equal(problems(() => loadConfig('api', api)), ['AZURE_STORAGE_ACCOUNT_URL: is required for the api role']);
+  assert.is(loadConfig('api', { ...api, AZURE_STORAGE_ACCOUNT_URL: 'https://acct.blob.core.windows.net' }).APP_ROLE, 'api');
+  assert.is(loadConfig('reconciler', { ...prod, APP_PROFILE: 'dev', REDIS_URL: 'redis://127.0.0.1:6379' }).APP_ROLE, 'reconciler');
+});
+
 test('reconciler defaults apply and numbers are coerced', () => {
   const c = loadConfig('reconciler', { REDIS_URL: 'redis://127.0.0.1:6379', DESIRED_STATE_FILE: 'd.yml', RECONCILE_INTERVAL_MS: '5000' });
   assert.is(c.APP_PROFILE, 'dev');
@@ -20,7 +29,7 @@ test('CLOUDWATCH_ENDPOINT: any URI in dev, https only outside dev; the queue met
   assert.is(dev.CLOUDWATCH_ENDPOINT, 'http://127.0.0.1:4566');
   assert.is(dev.RECONCILE_PUBLISH_QUEUE_METRIC, true);
   assert.is(loadConfig('reconciler', { ...base, RECONCILE_PUBLISH_QUEUE_METRIC: 'false' }).RECONCILE_PUBLISH_QUEUE_METRIC, false);
-  const prod = { ...base, APP_PROFILE: 'production', REDIS_URL: 'rediss://cache:6379' };
+  const prod = { ...base, APP_PROFILE: 'production', REDIS_URL: 'rediss://cache:6379', AZURE_STORAGE_ACCOUNT_URL: 'https://acct.blob.core.windows.net' };
   assert.equal(problems(() => loadConfig('reconciler', { ...prod, CLOUDWATCH_ENDPOINT: 'http://monitoring.local' })), ['CLOUDWATCH_ENDPOINT: must match pattern "^https://"']);
   assert.is(loadConfig('reconciler', { ...prod, CLOUDWATCH_ENDPOINT: 'https://monitoring.eu-west-1.amazonaws.com' }).CLOUDWATCH_ENDPOINT, 'https://monitoring.eu-west-1.amazonaws.com');
 });
