@@ -20,7 +20,7 @@
 import { spawn, type ChildProcess } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { mkdtemp, rm, writeFile } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
+import { loadavg, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { setTimeout as delay } from 'node:timers/promises';
 import autocannon, { type AutocannonResult } from 'autocannon';
@@ -35,6 +35,10 @@ export interface ApiLoadOptions {
   connections?: number;
   /** Seconds per measured run. @defaultValue 30 */
   durationSec?: number;
+  /** Which routes to measure (each beside the bare server). @defaultValue both */
+  routes?: ReadonlyArray<'GET' | 'POST'>;
+  /** Extra Node flags for the API process, e.g. `['--cpu-prof', '--cpu-prof-dir=/tmp/prof']` to profile it. @defaultValue none */
+  apiNodeArgs?: readonly string[];
 }
 
 /** One measured run. */
@@ -48,6 +52,8 @@ export interface LoadRow {
   timeouts: number;
   non2xx: number;
   completed: number;
+  /** 1-minute load average of the machine when the run ended (other work shares the cores). */
+  load1: number;
 }
 
 /** The target of issue 6: API throughput at least this share of the bare server's. */
@@ -65,8 +71,8 @@ interface Child {
   stop(): Promise<void>;
 }
 
-function startChild(args: string[], env: Record<string, string>, stdout: 'pipe' | 'ignore'): Child {
-  const proc = spawn(process.execPath, ['--no-warnings', '--import', 'tsx', ...args], {
+function startChild(args: string[], env: Record<string, string>, stdout: 'pipe' | 'ignore', nodeArgs: readonly string[] = []): Child {
+  const proc = spawn(process.execPath, ['--no-warnings', ...nodeArgs, '--import', 'tsx', ...args], {
     env: { PATH: process.env.PATH ?? '', HOME: process.env.HOME ?? '', ...env },
     stdio: ['ignore', stdout, 'pipe'],
   });
@@ -144,12 +150,13 @@ function row(target: LoadRow['target'], route: string, r: AutocannonResult): Loa
     timeouts: r.timeouts,
     non2xx: r.non2xx,
     completed: r['2xx'] + r.non2xx,
+    load1: Math.round((loadavg()[0] ?? 0) * 100) / 100,
   };
 }
 
 function printRows(rows: LoadRow[]): void {
-  const head = ['target', 'route', 'req/s', 'p50 ms', 'p99 ms', 'errors', 'timeouts', 'non-2xx', 'answered'];
-  const lines = rows.map((r) => [r.target, r.route, String(r.requestsPerSec), String(r.p50Ms), String(r.p99Ms), String(r.errors), String(r.timeouts), String(r.non2xx), String(r.completed)]);
+  const head = ['target', 'route', 'req/s', 'p50 ms', 'p99 ms', 'errors', 'timeouts', 'non-2xx', 'answered', 'load 1m'];
+  const lines = rows.map((r) => [r.target, r.route, String(r.requestsPerSec), String(r.p50Ms), String(r.p99Ms), String(r.errors), String(r.timeouts), String(r.non2xx), String(r.completed), r.load1.toFixed(2)]);
   const widths = head.map((h, i) => Math.max(h.length, ...lines.map((l) => (l[i] ?? '').length)));
   const fmt = (cells: string[]): string => cells.map((c, i) => (i < 2 ? c.padEnd(widths[i] ?? 0) : c.padStart(widths[i] ?? 0))).join('  ');
   console.log(`  ${fmt(head)}`);
@@ -196,7 +203,7 @@ export async function benchApiLoad(o: ApiLoadOptions = {}): Promise<void> {
       API_RATE_LIMIT_PER_TENANT_PER_MIN: '100000000',
       API_RATE_LIMIT_PER_TOKEN_PER_MIN: '100000000',
       SHUTDOWN_GRACE_MS: '5000',
-    }, 'ignore');
+    }, 'ignore', o.apiNodeArgs);
     children.push(api);
     const apiUrl = `http://127.0.0.1:${apiPort}`;
     await waitHealthy(`${apiUrl}/readyz`, 'the API', api);
@@ -226,12 +233,13 @@ export async function benchApiLoad(o: ApiLoadOptions = {}): Promise<void> {
     console.log(`  ${connections} connections, ${durationSec} s per run; API ${apiUrl} (real entry point, rate limits on), bare Koa ${bareUrl}; Redis ${redis.spawned ? 'spawned' : 'local'}, s3rver`);
     console.log(`  GET body ${Buffer.byteLength(gotJson)} bytes, POST answer ${Buffer.byteLength(createdJson)} bytes`);
 
-    const runs: Array<{ target: LoadRow['target']; route: string; url: string; method: 'GET' | 'POST' }> = [
+    const wanted = new Set(o.routes ?? ['GET', 'POST']);
+    const runs = ([
       { target: 'bare', route: 'GET /v1/analyses/:id', url: `${bareUrl}/v1/analyses/${id}`, method: 'GET' },
       { target: 'api', route: 'GET /v1/analyses/:id', url: `${apiUrl}/v1/analyses/${id}`, method: 'GET' },
       { target: 'bare', route: 'POST /v1/analyses', url: `${bareUrl}/v1/analyses`, method: 'POST' },
       { target: 'api', route: 'POST /v1/analyses', url: `${apiUrl}/v1/analyses`, method: 'POST' },
-    ];
+    ] as const).filter((r) => wanted.has(r.method));
     const rows: LoadRow[] = [];
     for (const run of runs) {
       const request = {
@@ -245,7 +253,7 @@ export async function benchApiLoad(o: ApiLoadOptions = {}): Promise<void> {
       await delay(2000);
       const result = await autocannon({ ...request, connections, duration: durationSec });
       rows.push(row(run.target, run.route, result));
-      console.log(`  measured ${run.target} ${run.route}: ${Math.round(result.requests.average)} req/s`);
+      console.log(`  measured ${run.target} ${run.route}: ${Math.round(result.requests.average)} req/s (load average ${loadavg().map((l) => l.toFixed(2)).join(' ')})`);
       await delay(2000);
     }
 

@@ -11,19 +11,22 @@
  * Keys: `<prefix>:rl:<limiter>:<key>` (an integer with a 60 s expiry; rate-limiter-flexible's Lua script
  * `SET NX EX` + `INCRBY` + `PTTL`, one round trip).
  *
- * Two library options keep the cost down and the API up:
- * - `inMemoryBlockOnConsumed = points + 1`: once a key is over its limit, this replica rejects it from memory until
- *   the window ends, without asking Redis again (a flood costs one Redis call per replica per window);
- * - `insuranceLimiter`: a RateLimiterMemory with the same limits answers while Redis is unreachable, so an outage
- *   degrades limits to per-replica instead of failing /healthz (the route that must not depend on Redis).
+ * Each process takes its points from those counters in leases (rate-leases.ts): a busy key costs about ten Redis
+ * calls a second per process instead of one per request, a quiet key or a small limit one call per request as
+ * before. No more than the limit is ever admitted per window across all replicas; a key may be refused up to
+ * `replicas × (lease − 1)` requests early, where a lease is at most 1 % of the limit (limits under 100 are exact).
+ * A key over its limit is refused from memory until its window ends (a flood costs one Redis call per replica per
+ * window), and a `RateLimiterMemory` insurance limiter with the same limits answers while Redis is unreachable, so
+ * an outage degrades limits to per-replica instead of failing /healthz (the route that must not depend on Redis).
  *
  * The decision is published in the IETF RateLimit header fields (draft-ietf-httpapi-ratelimit-headers-06:
  * `RateLimit-Limit`, `RateLimit-Remaining`, `RateLimit-Reset` in delta-seconds, and `RateLimit-Policy`).
  */
 import { createHash } from 'node:crypto';
 import type { Redis } from 'ioredis';
-import { RateLimiterMemory, RateLimiterRedis, RateLimiterRes } from 'rate-limiter-flexible';
+import { RateLimiterMemory, RateLimiterRedis } from 'rate-limiter-flexible';
 import { QuotaExceededError } from '../platform/errors.ts';
+import { LeasedLimiter, type LeaseDecision, type LeaseOptions } from './rate-leases.ts';
 
 /** Window of every limit, seconds. */
 export const RATE_WINDOW_SEC = 60;
@@ -66,40 +69,53 @@ export function tokenKey(token: string): string {
   return createHash('sha256').update(token).digest('hex').slice(0, 32);
 }
 
-function decisionOf(limiter: LimiterName, limit: number, res: RateLimiterRes): RateDecision {
-  return { limiter, limit, remaining: Math.max(0, res.remainingPoints), resetSec: Math.max(1, Math.ceil(res.msBeforeNext / 1000)) };
+function decisionOf(limiter: LimiterName, limit: number, d: LeaseDecision): RateDecision {
+  return { limiter, limit, remaining: d.remaining, resetSec: Math.max(1, Math.ceil(d.msBeforeReset / 1000)) };
+}
+
+/** The decision, or RateLimitedError when refused. */
+function settle(limiter: LimiterName, limit: number, d: LeaseDecision): RateDecision {
+  const decision = decisionOf(limiter, limit, d);
+  if (!d.allowed) throw new RateLimitedError(decision);
+  return decision;
+}
+
+/** The tighter of two decisions (fewest requests left): the one to publish in headers. */
+function tighter(a: RateDecision, b: RateDecision): RateDecision {
+  return b.remaining < a.remaining ? b : a;
 }
 
 /** Limits of one API process. */
 export class RateLimits {
   readonly settings: RateLimitSettings;
-  private readonly limiters: Record<LimiterName, RateLimiterRedis>;
+  private readonly limiters: Record<LimiterName, LeasedLimiter>;
 
   /**
    * @param redis the API's Redis connection (producer: fails fast while Redis is down).
    * @param prefix key prefix (REDIS_KEY_PREFIX).
+   * @param leases lease sizing (rate-leases.ts). @defaultValue DEFAULT_LEASE_OPTIONS
    */
-  constructor(redis: Redis, prefix: string, settings: RateLimitSettings) {
+  constructor(redis: Redis, prefix: string, settings: RateLimitSettings, leases: LeaseOptions = {}) {
     this.settings = settings;
-    const make = (name: LimiterName, points: number): RateLimiterRedis =>
-      new RateLimiterRedis({
-        storeClient: redis,
-        keyPrefix: `${prefix}:rl:${name}`,
+    const make = (name: LimiterName, points: number): LeasedLimiter =>
+      new LeasedLimiter(
+        new RateLimiterRedis({
+          storeClient: redis,
+          keyPrefix: `${prefix}:rl:${name}`,
+          points,
+          duration: RATE_WINDOW_SEC,
+          rejectIfRedisNotReady: true,
+          insuranceLimiter: new RateLimiterMemory({ keyPrefix: `${prefix}:rl:${name}`, points, duration: RATE_WINDOW_SEC }),
+        }),
         points,
-        duration: RATE_WINDOW_SEC,
-        rejectIfRedisNotReady: true,
-        inMemoryBlockOnConsumed: points + 1,
-        insuranceLimiter: new RateLimiterMemory({ keyPrefix: `${prefix}:rl:${name}`, points, duration: RATE_WINDOW_SEC }),
-      });
+        RATE_WINDOW_SEC,
+        leases,
+      );
     this.limiters = {
       tenant: make('tenant', settings.perTenantPerMin),
       token: make('token', settings.perTokenPerMin),
       client: make('client', settings.perClientPerMin),
     };
-  }
-
-  private limitOf(name: LimiterName): number {
-    return name === 'tenant' ? this.settings.perTenantPerMin : name === 'token' ? this.settings.perTokenPerMin : this.settings.perClientPerMin;
   }
 
   /**
@@ -108,30 +124,46 @@ export class RateLimits {
    *   insurance fail (a bug).
    */
   async consume(name: LimiterName, key: string): Promise<RateDecision> {
-    const limit = this.limitOf(name);
-    try {
-      return decisionOf(name, limit, await this.limiters[name].consume(key));
-    } catch (err) {
-      if (err instanceof RateLimiterRes) throw new RateLimitedError(decisionOf(name, limit, err));
-      throw err;
-    }
+    const limiter = this.limiters[name];
+    return settle(name, limiter.limit, limiter.tryConsume(key) ?? (await limiter.consume(key)));
   }
 
   /**
-   * Counts an authenticated request against its tenant and its token (both round trips in parallel).
+   * {@link consumeAuthenticated} without waiting, when both keys' local leases can answer (nearly every request of a
+   * busy caller); `undefined` when Redis must be asked, and then nothing was counted.
+   * @throws RateLimitedError as consumeAuthenticated.
+   */
+  tryConsumeAuthenticated(tenantId: string, tokenId: string): RateDecision | undefined {
+    const tenant = this.limiters.tenant;
+    const token = this.limiters.token;
+    // Peek both before taking from either, so that `undefined` never leaves one counted.
+    if (!tenant.canAnswer(tenantId) || !token.canAnswer(tokenId)) return undefined;
+    const a = tenant.tryConsume(tenantId);
+    const b = token.tryConsume(tokenId);
+    if (!a || !b) throw new Error('rate leases changed between peek and take'); // single-threaded: cannot happen
+    return this.combine(a, b);
+  }
+
+  /**
+   * Counts an authenticated request against its tenant and its token (both at once; from the local leases when they
+   * hold points, else in Redis).
    * @returns the tighter decision (fewest requests left), the one to publish in headers.
    * @throws RateLimitedError from whichever limit is exceeded (the one that frees up last when both are).
    */
   async consumeAuthenticated(tenantId: string, tokenId: string): Promise<RateDecision> {
-    const [tenant, token] = await Promise.allSettled([this.consume('tenant', tenantId), this.consume('token', tokenId)]);
-    const rejected = [tenant, token].flatMap((r) => (r.status === 'rejected' ? [r.reason as unknown] : []));
-    if (rejected.length > 0) {
-      const limited = rejected.filter((e): e is RateLimitedError => e instanceof RateLimitedError);
-      if (limited.length < rejected.length) throw rejected.find((e) => !(e instanceof RateLimitedError));
-      throw limited.reduce((a, b) => (b.decision.resetSec > a.decision.resetSec ? b : a));
-    }
-    const decisions = [tenant, token].map((r) => (r as PromiseFulfilledResult<RateDecision>).value);
-    return decisions.reduce((a, b) => (b.remaining < a.remaining ? b : a));
+    const tenant = this.limiters.tenant;
+    const token = this.limiters.token;
+    const [a, b] = await Promise.all([tenant.tryConsume(tenantId) ?? tenant.consume(tenantId), token.tryConsume(tokenId) ?? token.consume(tokenId)]);
+    return this.combine(a, b);
+  }
+
+  private combine(tenant: LeaseDecision, token: LeaseDecision): RateDecision {
+    const a = decisionOf('tenant', this.limiters.tenant.limit, tenant);
+    const b = decisionOf('token', this.limiters.token.limit, token);
+    if (!tenant.allowed && !token.allowed) throw new RateLimitedError(b.resetSec > a.resetSec ? b : a);
+    if (!tenant.allowed) throw new RateLimitedError(a);
+    if (!token.allowed) throw new RateLimitedError(b);
+    return tighter(a, b);
   }
 
   /** `RateLimit-Policy` value of the authenticated limits, or of the client limit. */
