@@ -12,17 +12,21 @@
  * other resources go on at the normal interval; a pass that could not run at all (invalid document, cluster
  * unreadable, Redis down) backs off the whole loop, doubling the interval up to `maxBackoffMs`.
  *
- * After each pass the leader publishes the worker's queue-depth metric (`publishQueueMetric`, from what that pass
- * observed), so the metric is as fresh as the pass interval (60 s by default, CloudWatch's standard period). Its
- * outcome is a `queueMetric` event; a failed publication never fails the pass.
+ * After each pass, finished or failed, the leader publishes the pass's CloudWatch metrics (`publishMetrics`,
+ * `metrics-publisher/pass-metrics.ts`): the worker's queue depth from what the pass observed, and ReconcileErrors
+ * (failed actions + failed passes, 0 on a clean pass), so both are as fresh as the pass interval (60 s by default,
+ * CloudWatch's standard period). Their outcomes are `queueMetric` and `reconcileErrorsMetric` events, emitted
+ * before `passFinished` / `passFailed`; a failed publication never fails the pass.
  */
 import { EventEmitter } from 'node:events';
 import { watch, type FSWatcher } from 'node:fs';
 import { basename, dirname } from 'node:path';
 import type { DesiredState } from '../services/platform/desired-state.ts';
 import { ValidationError, errorMessage } from '../services/platform/errors.ts';
-import type { DriftReport, ObservedState } from './types.ts';
-import type { QueueMetricOutcome } from './queue-depth/publisher.ts';
+import type { DriftReport } from './types.ts';
+import type { QueueMetricOutcome } from './queue-depth/datum.ts';
+import type { PassFacts, PassMetricsPublisher, ReconcileErrorsOutcome } from './metrics-publisher/pass-metrics.ts';
+import { RECONCILE_ERRORS, metricLabel } from './metrics-publisher/catalog.ts';
 import { reconcile, type ReconcileDeps } from './reconcile.ts';
 import type { LeaderLock } from './leader-lock.ts';
 import type { ReportHistory } from './report/history.ts';
@@ -46,6 +50,8 @@ export interface LoopEvents {
   desiredRejected: [{ error: string }];
   /** The queue-depth metric was published, skipped or failed after a pass (before its `passFinished`). */
   queueMetric: [QueueMetricOutcome];
+  /** ReconcileErrors was published, skipped or failed after a pass (before its `passFinished` / `passFailed`). */
+  reconcileErrorsMetric: [ReconcileErrorsOutcome];
 }
 
 /** Options of {@link ReconcileLoop}. */
@@ -83,10 +89,10 @@ export interface LoopDeps {
   /** Per-resource write back-off. @defaultValue a new {@link ResourceBackoff} with its defaults */
   backoff?: ResourceBackoff;
   /**
-   * Publishes the worker's queue-depth metric after each pass (`queue-depth/publisher.ts`, which never throws);
-   * `undefined` from it means nothing to publish. @defaultValue not published
+   * Publishes the CloudWatch metrics of each pass of the leader (`metrics-publisher/pass-metrics.ts`, which never
+   * throws). @defaultValue not published
    */
-  publishQueueMetric?: (desired: DesiredState, observed: ObservedState | undefined) => Promise<QueueMetricOutcome | undefined>;
+  publishMetrics?: PassMetricsPublisher;
   lock: LeaderLock;
   history: ReportHistory;
   /** Random source in [0, 1). @defaultValue Math.random */
@@ -205,19 +211,21 @@ export class ReconcileLoop extends EventEmitter<LoopEvents> {
     return Math.min(this.o.maxBackoffMs, this.lastIntervalMs * 2 ** Math.max(0, this.failures - 1));
   }
 
-  /** Publishes the queue-depth metric if configured and still the leader; emits its outcome. Never throws. */
-  private async publishQueueMetric(desired: DesiredState, observed: ObservedState | undefined): Promise<void> {
-    if (!this.deps.publishQueueMetric || !this.deps.lock.isLeader) return;
+  /** Publishes the pass's metrics if configured and still the leader; emits their outcomes. Never throws. */
+  private async publishMetrics(facts: PassFacts): Promise<void> {
+    if (!this.deps.publishMetrics || !this.deps.lock.isLeader) return;
     try {
-      const outcome = await this.deps.publishQueueMetric(desired, observed);
-      if (outcome) this.emit('queueMetric', outcome);
+      const out = await this.deps.publishMetrics({ ...facts, isBackedOff: (resource) => this.backoff.get(resource) !== undefined });
+      if (out.queueDepth) this.emit('queueMetric', out.queueDepth);
+      this.emit('reconcileErrorsMetric', out.reconcileErrors);
     } catch (err) {
-      this.emit('queueMetric', { outcome: 'failed', metric: 'queue depth', error: errorMessage(err) });
+      this.emit('reconcileErrorsMetric', { outcome: 'skipped', metric: metricLabel(RECONCILE_ERRORS), reason: `publisher threw: ${errorMessage(err)}` });
     }
   }
 
   private async pass(): Promise<void> {
     let next = this.lastIntervalMs;
+    let facts: PassFacts = {};
     try {
       const wasLeader = this.deps.lock.isLeader;
       const leader = await this.deps.lock.tryAcquire();
@@ -233,22 +241,26 @@ export class ReconcileLoop extends EventEmitter<LoopEvents> {
       }
       this.emit('passStarted');
       const desired = await this.desired();
+      facts = { desired };
       const { report, requeueAfterMs, observed } = await reconcile(
         { desired, source: this.deps.source, intent: 'apply', dryRun: this.o.dryRun },
         { ...this.deps.reconcile, defaultIntervalMs: this.o.defaultIntervalMs, mayWrite: () => this.deps.lock.isLeader, backoff: this.backoff },
       );
-      await this.publishQueueMetric(desired, observed);
+      facts = { desired, report, ...(observed ? { observed } : {}) };
       this.lastIntervalMs = requeueAfterMs;
       // Errors of single resources are backed off per resource (this.backoff); only a pass that saw nothing
       // (an error with no resource: the cluster could not be read) slows the whole loop down.
       this.failures = report.errors.some((e) => e.resource === undefined) ? this.failures + 1 : 0;
       next = this.jittered(this.failures > 0 ? this.backoffMs() : requeueAfterMs);
       await this.deps.history.push(report);
+      await this.publishMetrics(facts);
       this.emit('passFinished', { report, nextInMs: next });
     } catch (err) {
       this.failures++;
       next = this.jittered(this.backoffMs());
       const error = err instanceof ValidationError ? err.render() : errorMessage(err);
+      const desired = facts.desired ?? this.lastGood;
+      await this.publishMetrics({ ...facts, ...(desired ? { desired } : {}), failure: error });
       this.emit('passFailed', { error, nextInMs: next });
     } finally {
       if (this.rerun) {

@@ -1,8 +1,9 @@
 /**
  * The reconciler service (role `reconciler`): loads its configuration, then runs the reconcile loop against
  * DESIRED_STATE_FILE with a leader lease in Redis, keeps report history in Redis, serves `/healthz`, `/drift`
- * and `/metrics` on RECONCILER_HOST:RECONCILER_PORT, publishes the worker's queue-depth metric to CloudWatch
- * after each pass (RECONCILE_PUBLISH_QUEUE_METRIC), logs one line per pass, and on SIGTERM / SIGINT finishes the
+ * and `/metrics` on RECONCILER_HOST:RECONCILER_PORT, publishes ContentTrends/ReconcileErrors and the worker's
+ * queue-depth metric (RECONCILE_PUBLISH_QUEUE_METRIC) to CloudWatch after each pass of the leader
+ * (controller/metrics-publisher/catalog.ts), logs one line per pass, and on SIGTERM / SIGINT finishes the
  * pass in flight, releases the lease and closes everything (forced exit after SHUTDOWN_GRACE_MS).
  *
  * Environment: see `schemas/runtime-config.schema.json` (REDIS_URL, REDIS_KEY_PREFIX, QUEUE_NAME,
@@ -28,7 +29,7 @@ import { ReportHistory } from './report/history.ts';
 import { startReconcilerServer } from './http-server.ts';
 import { createAnalysisQueue } from '../services/analyses/queue.ts';
 import { bullmqBacklog } from './queue-depth/backlog.ts';
-import { publishQueueDepth } from './queue-depth/publisher.ts';
+import { passMetricsPublisher } from './metrics-publisher/pass-metrics.ts';
 
 const config = loadConfigOrExit('reconciler');
 const log = createLogger('reconciler', config.LOG_LEVEL);
@@ -58,9 +59,7 @@ const loop = new ReconcileLoop(
     history,
     watchFile: file,
     backoff: new ResourceBackoff(backoffOptionsFromConfig(config)),
-    ...(backlog
-      ? { publishQueueMetric: (desired, observed) => publishQueueDepth(desired, observed, { cloudwatch: clients.cloudwatch, backlog, onApiCall: (e) => metrics.recordApiCall(e) }) }
-      : {}),
+    publishMetrics: passMetricsPublisher({ cloudwatch: clients.cloudwatch, ...(backlog ? { backlog } : {}), onApiCall: (e) => metrics.recordApiCall(e) }),
   },
   { defaultIntervalMs: config.RECONCILE_INTERVAL_MS, dryRun: config.RECONCILE_DRY_RUN },
 );
@@ -101,6 +100,11 @@ loop.on('queueMetric', (o) => {
   if (o.outcome === 'published') log.debug({ metric: o.metric, value: o.value, backlog: o.backlog, runningTasks: o.runningTasks }, 'queue metric published');
   else if (o.outcome === 'skipped') log.info({ metric: o.metric, reason: o.reason }, 'queue metric not published');
   else log.warn({ metric: o.metric, error: o.error }, 'queue metric publication failed');
+});
+loop.on('reconcileErrorsMetric', (o) => {
+  if (o.outcome === 'published') log.debug({ metric: o.metric, value: o.value, failedActions: o.failedActions, backedOff: o.backedOff, failedPasses: o.failedPasses }, 'reconcile errors metric published');
+  else if (o.outcome === 'skipped') log.warn({ metric: o.metric, reason: o.reason }, 'reconcile errors metric not published');
+  else log.warn({ metric: o.metric, value: o.value, error: o.error }, 'reconcile errors metric publication failed');
 });
 loop.on('leadership', ({ leader, reason }) => {
   metrics.leader.set(leader ? 1 : 0);

@@ -7,7 +7,7 @@
 import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from 'prom-client';
 import type { DriftReport } from './types.ts';
 import type { ApiCallEvent } from './aws/api-calls.ts';
-import type { QueueMetricOutcome } from './queue-depth/publisher.ts';
+import type { QueueMetricOutcome } from './queue-depth/datum.ts';
 
 /** The reconciler's metrics. */
 export class ReconcilerMetrics {

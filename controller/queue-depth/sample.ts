@@ -11,8 +11,9 @@
  * rather than a wrong value (target tracking treats missing data as "no change").
  *
  * Namespace, name and dimensions come from the same `desiredPolicies` expansion that writes the scaling policy's
- * CustomizedMetricSpecification (`diff/normalize.ts`), so metric and policy cannot disagree. Unit `Count` (jobs);
- * the policy names no unit, so CloudWatch matches the datapoints whatever their unit.
+ * CustomizedMetricSpecification (`diff/normalize.ts`), so metric and policy cannot disagree. Unit `Count` (jobs,
+ * `QUEUE_DEPTH_PER_TASK` in `../metrics-publisher/catalog.ts`); the policy names no unit, so CloudWatch matches
+ * the datapoints whatever their unit.
  */
 import type { DesiredState } from '../../services/platform/desired-state.ts';
 import { desiredPolicies } from '../diff/normalize.ts';
@@ -36,9 +37,6 @@ export interface QueueDepthSample {
   /** Desired service keys whose tasks were counted. */
   services: string[];
 }
-
-/** CloudWatch unit of the published value. */
-export const QUEUE_DEPTH_UNIT = 'Count';
 
 /**
  * The queue-depth metric the document's policies scale on, with the services that consume the queue.

@@ -19,7 +19,8 @@ import { ReconcileLoop } from '../../controller/loop.ts';
 import { ReconcilerMetrics } from '../../controller/metrics.ts';
 import { ReportHistory } from '../../controller/report/history.ts';
 import { bullmqBacklog } from '../../controller/queue-depth/backlog.ts';
-import { publishQueueDepth, type QueueMetricOutcome } from '../../controller/queue-depth/publisher.ts';
+import type { QueueMetricOutcome } from '../../controller/queue-depth/datum.ts';
+import { passMetricsPublisher } from '../../controller/metrics-publisher/pass-metrics.ts';
 import { queueDepthSample, queueMetricOf } from '../../controller/queue-depth/sample.ts';
 import type { DriftReport, ObservedService, ObservedState } from '../../controller/types.ts';
 import type { AwsEmulator } from '../../devstack/emulators/aws/index.ts';
@@ -57,7 +58,7 @@ function replica(id: string) {
       reconcile: { ...clients, taskDefinitions: new Map(), retry: { baseMs: 1, capMs: 4 } },
       lock: new LeaderLock(conn, `${stack.keyPrefix}:reconciler:leader`, id, { ttlMs: 5_000 }),
       history: new ReportHistory(conn, stack.keyPrefix, 3),
-      publishQueueMetric: (desired, observed) => publishQueueDepth(desired, observed, {
+      publishMetrics: passMetricsPublisher({
         cloudwatch, backlog: bullmqBacklog(queue), retry: { baseMs: 1, capMs: 4 }, onApiCall: (e) => metrics.recordApiCall(e),
       }),
     },
@@ -170,7 +171,7 @@ published('PutMetricData failing: reported as an outcome, counted as an error, t
   assert.equal(r.events, ['queueMetric:failed', 'passFinished']);
   const failed = r.outcomes[0]!;
   assert.is(failed.outcome, 'failed');
-  assert.match(failed.outcome === 'failed' ? failed.error : '', /^PutMetricData ContentTrends\/QueueDepthPerTask: InternalServiceFault: Injected server error \(emulator fault\)\. \(HTTP 500\)$/);
+  assert.match(failed.outcome === 'failed' ? failed.error : '', /^PutMetricData ContentTrends\/QueueDepthPerTask, ContentTrends\/ReconcileErrors: InternalServiceFault: Injected server error \(emulator fault\)\. \(HTTP 500\)$/);
   assert.is(emu.callCount('PutMetricData'), 5, 'retried with back-off up to the retry limit');
   assert.equal(r.reports[0]!.errors, [], 'the drift report is untouched');
   assert.is(r.reports[0]!.summary.synced, r.reports[0]!.summary.resources);

@@ -103,6 +103,9 @@ service('runs a pass, publishes the queue metric, serves /healthz, /drift and /m
     assert.match(metrics, /\nreconciler_aws_api_calls_total\{api="cloudwatch",operation="PutMetricData",outcome="ok"\} 1\n/);
     const points = emu.metrics.datapoints({ namespace: 'ContentTrends', metricName: 'QueueDepthPerTask' });
     assert.equal(points.map((p) => [p.value, p.unit, p.dimensions]), [[0, 'Count', [{ name: 'Application', value: 'content-trends' }, { name: 'Environment', value: 'dev' }]]]);
+    // The same request carried ReconcileErrors: 0 for the clean pass, what the reconcile-errors alarm reads.
+    const errorPoints = emu.metrics.datapoints({ namespace: 'ContentTrends', metricName: 'ReconcileErrors' });
+    assert.equal(errorPoints.map((p) => [p.value, p.unit, p.dimensions]), [[0, 'Count', [{ name: 'Application', value: 'content-trends' }, { name: 'Environment', value: 'dev' }]]]);
 
     assert.match(String(await redis.get(`${stack.keyPrefix}:reconciler:leader`)), /-\d+-[0-9a-f]{8}$/);
     svc.child.kill('SIGTERM');

@@ -1,8 +1,10 @@
 /**
  * The CloudFormation addons: what each promises (encrypted Redis with a generated AUTH token and noeviction, a
  * private temp bucket that expires objects and refuses plain HTTP, alarms on an SNS topic), that the manifests and
- * the addons name the same exports and secrets, that each workload's IAM policy is least-privilege, and that the
- * loader catches addon mistakes (unknown references, merge conflicts, parameter files) at file:line:column.
+ * the addons name the same exports and secrets, that every custom metric an alarm reads is published by code in
+ * this repository (controller/metrics-publisher/catalog.ts) with the alarm's dimensions, that each workload's IAM
+ * policy is least-privilege (a PutMetricData grant only for a service that publishes), and that the loader catches
+ * addon mistakes (unknown references, merge conflicts, parameter files) at file:line:column.
  */
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
@@ -10,6 +12,8 @@ import { fileURLToPath } from 'node:url';
 import { loadCopilotApp, type CopilotApp } from '../../services/platform/copilot-manifests.ts';
 import { parseYamlSource, type YamlSource } from '../../services/platform/yaml-source.ts';
 import { QUEUE_DEPTH_METRIC } from '../../controller/diff/normalize.ts';
+import { PUBLISHED_METRICS, RECONCILE_ERRORS, appDimensions } from '../../controller/metrics-publisher/catalog.ts';
+import { loadDesiredState, parseDurationMs } from '../../services/platform/desired-state.ts';
 import { positionOf, render, validateInline } from './inline-workspace.ts';
 
 const ROOT = fileURLToPath(new URL('../../', import.meta.url));
@@ -104,6 +108,22 @@ test('temp bucket: encrypted, never public, objects expire after a day, TLS-only
   }
 });
 
+/** A metric an alarm reads: its own, or each MetricStat of its metric math. */
+interface AlarmMetric {
+  alarm: string;
+  namespace: string;
+  metricName: string;
+  dimensions: { Name: string; Value: unknown }[];
+}
+
+function alarmMetrics(t: Obj): AlarmMetric[] {
+  return Object.entries(resources(t, 'AWS::CloudWatch::Alarm')).flatMap(([id, r]) => {
+    const a = r.Properties as Obj;
+    const stats = a.MetricName !== undefined ? [a] : (a.Metrics as Obj[]).filter((m) => m.MetricStat).map((m) => (m.MetricStat as Obj).Metric as Obj);
+    return stats.map((m) => ({ alarm: id, namespace: String(m.Namespace), metricName: String(m.MetricName), dimensions: (m.Dimensions ?? []) as AlarmMetric['dimensions'] }));
+  });
+}
+
 test('alarms: queue depth, ALB 5xx and reconciler errors notify one encrypted SNS topic', () => {
   const t = envAddon('alarms.yml');
   const [topicId] = Object.keys(resources(t, 'AWS::SNS::Topic'));
@@ -122,6 +142,43 @@ test('alarms: queue depth, ALB 5xx and reconciler errors notify one encrypted SN
   const queue = alarms.find((a) => a.MetricName === QUEUE_DEPTH_METRIC.metricName)!;
   assert.equal((queue.Dimensions as Obj[]).map((d) => d.Name), ['Application', 'Environment'], 'the dimensions the reconciler publishes');
   assert.ok((t.Outputs as Obj).AlarmTopicArn, 'topic exported');
+});
+
+test('every custom metric an alarm reads is published by code in this repository, with the alarm\'s dimensions', async () => {
+  const read = app.environmentAddons.flatMap((a) => alarmMetrics(a.value as Obj)).filter((m) => !m.namespace.startsWith('AWS/'));
+  assert.ok(read.length >= 2, 'the custom-metric alarms were found');
+  for (const m of read) {
+    const published = PUBLISHED_METRICS.find((p) => p.namespace === m.namespace && p.metricName === m.metricName);
+    assert.ok(published, `${m.alarm} reads ${m.namespace}/${m.metricName}, which nothing publishes (controller/metrics-publisher/catalog.ts lists what is published)`);
+    assert.equal(m.dimensions.map((d) => d.Name).sort(), [...published!.dimensionNames], `${m.alarm}: the dimensions ${m.metricName} is published with`);
+    // The values: the alarm's ${App} / ${Env}, and the publisher's metadata.app / metadata.environment.
+    assert.equal(m.dimensions.map((d) => [d.Name, d.Value]).sort(), [['Application', { Ref: 'App' }], ['Environment', { Ref: 'Env' }]], m.alarm);
+  }
+  // metadata.app / metadata.environment of each environment's document are Copilot's application and environment names.
+  assert.ok(app.environments.length > 0);
+  for (const env of app.environments) {
+    const desired = await loadDesiredState(`desired-state/${env.name}.yml`, {});
+    assert.equal(appDimensions(desired), [{ name: 'Application', value: app.application }, { name: 'Environment', value: env.name }], `desired-state/${env.name}.yml metadata`);
+  }
+});
+
+test('reconcile-errors alarm: a datapoint per pass makes Sum > 0 in 2 of 3 periods an error, and silence a breach', async () => {
+  const t = envAddon('alarms.yml');
+  const alarm = Object.values(resources(t, 'AWS::CloudWatch::Alarm')).map((r) => r.Properties as Obj).find((a) => a.MetricName === RECONCILE_ERRORS.metricName);
+  assert.ok(alarm, 'an alarm reads ReconcileErrors');
+  assert.equal([alarm!.Namespace, alarm!.Statistic, alarm!.Threshold, alarm!.ComparisonOperator], [RECONCILE_ERRORS.namespace, 'Sum', 0, 'GreaterThanThreshold']);
+  assert.equal([alarm!.EvaluationPeriods, alarm!.DatapointsToAlarm], [3, 2], 'one bad pass alone does not page');
+  assert.is(alarm!.TreatMissingData, 'breaching', 'a clean pass publishes 0, so no data means no reconciler reporting');
+  // Missing data breaches, so every period must get datapoints: at least two passes per period in every environment,
+  // with the reconciler manifest's variables as the document's interpolation environment.
+  const reconciler = app.services.find((s) => s.name === 'reconciler')!;
+  const vars = (o: unknown): Record<string, string> => Object.fromEntries(Object.entries((o ?? {}) as Obj).filter(([, v]) => typeof v === 'string') as [string, string][]);
+  for (const env of app.environments) {
+    const overrides = ((reconciler.manifest.environments as Obj | undefined)?.[env.name] as Obj | undefined)?.variables;
+    const desired = await loadDesiredState(`desired-state/${env.name}.yml`, { ...vars(reconciler.manifest.variables), ...vars(overrides) });
+    const intervalMs = desired.spec.management.interval !== undefined ? parseDurationMs(desired.spec.management.interval) : Number(vars(reconciler.manifest.variables).RECONCILE_INTERVAL_MS ?? 60_000);
+    assert.ok(intervalMs * 2 <= Number(alarm!.Period) * 1000, `${env.name}: a pass every ${intervalMs} ms leaves periods of ${String(alarm!.Period)} s without two datapoints`);
+  }
 });
 
 test('environment addons.parameters.yml gives a value to every extra parameter and nothing else', () => {
@@ -202,12 +259,21 @@ test('api may only put and get objects under uploads/ of the temp bucket, and ge
   assert.equal(sts?.Condition, { 'ForAnyValue:StringEquals': { 'sts:IdentityTokenAudience': 'api://AzureADTokenExchange' } });
 });
 
-test('worker reads and deletes uploads, publishes ContentTrends metrics and gets Entra-bound web identity tokens, nothing else', () => {
-  const { statements, template } = policyOf('worker');
-  assert.equal(statements.flatMap(actions).sort(), ['cloudwatch:PutMetricData', 's3:DeleteObject', 's3:GetObject', 'sts:GetWebIdentityToken']);
+test('worker reads and deletes uploads and gets Entra-bound web identity tokens, nothing else (it publishes no metric)', () => {
+  const { statements } = policyOf('worker');
+  assert.equal(statements.flatMap(actions).sort(), ['s3:DeleteObject', 's3:GetObject', 'sts:GetWebIdentityToken']);
   const sts = statements.find((s) => actions(s).includes('sts:GetWebIdentityToken'));
   assert.equal(sts?.Condition, { 'ForAnyValue:StringEquals': { 'sts:IdentityTokenAudience': 'api://AzureADTokenExchange' } });
-  assert.is((((template.Parameters as Obj).MetricNamespace as Obj).Default), QUEUE_DEPTH_METRIC.namespace);
+});
+
+test('PutMetricData is granted exactly to the services that publish metrics, on the namespace they publish to', () => {
+  const publishers = [...new Set(PUBLISHED_METRICS.map((m) => m.publisher))].sort();
+  const granted = ['api', 'worker', 'reconciler'].filter((name) => policyOf(name).statements.some((s) => actions(s).includes('cloudwatch:PutMetricData'))).sort();
+  assert.equal(granted, publishers, 'a grant nobody uses is removed; a publisher without one would be refused');
+  for (const name of granted) {
+    const param = ((policyOf(name).template.Parameters as Record<string, Obj>).MetricNamespace)!;
+    assert.equal([...new Set(PUBLISHED_METRICS.filter((m) => m.publisher === name).map((m) => m.namespace))], [param.Default], `${name}: the namespace its metrics are in`);
+  }
 });
 
 test('reconciler: ECS of its cluster, scaling without PassRole, storage policies of the temp bucket, metrics', () => {
