@@ -13,11 +13,11 @@
  */
 import { hostname } from 'node:os';
 import { randomBytes } from 'node:crypto';
-import { loadConfigOrExit, redactedConfig } from '../services/platform/config.ts';
+import { EXIT_CONFIG, loadConfigOrExit, redactedConfig } from '../services/platform/config.ts';
 import { createLogger } from '../services/platform/logger.ts';
 import { createRedis } from '../services/platform/redis.ts';
 import { loadDesiredState } from '../services/platform/desired-state.ts';
-import { errorMessage } from '../services/platform/errors.ts';
+import { errorMessage, ValidationError } from '../services/platform/errors.ts';
 import { createReconcilerClients } from './aws/clients.ts';
 import { createStorageClients } from './storage-clients.ts';
 import { aiModelObserverFromConfig } from './azure/model-credential.ts';
@@ -40,9 +40,22 @@ log.info({ config: redactedConfig(config) }, 'reconciler starting');
 const redis = createRedis(config.REDIS_URL, 'general');
 redis.on('error', (err) => log.warn({ err: errorMessage(err) }, 'redis connection error'));
 const clients = createReconcilerClients(config);
-const storage = await createStorageClients(config);
+/**
+ * Builds a client from settings the schema accepts one by one but that do not work together (an account URL with
+ * AI_AUTH=key and no connection string, ...): their ValidationError exits 78 with its message, like a schema problem.
+ */
+async function configured<T>(make: () => T | Promise<T>): Promise<T> {
+  try {
+    return await make();
+  } catch (err) {
+    if (!(err instanceof ValidationError)) throw err;
+    process.stderr.write(`${err.render()}\n`);
+    process.exit(EXIT_CONFIG);
+  }
+}
+const storage = await configured(() => createStorageClients(config));
 const metrics = new ReconcilerMetrics(true);
-const aiModels = aiModelObserverFromConfig(config);
+const aiModels = await configured(() => aiModelObserverFromConfig(config));
 const history = new ReportHistory(redis, prefix, config.RECONCILE_HISTORY_LENGTH);
 // Producer side of the analysis queue, only to count its backlog (shares the general connection).
 const queue = config.RECONCILE_PUBLISH_QUEUE_METRIC ? createAnalysisQueue(redis, prefix, config.QUEUE_NAME) : undefined;
