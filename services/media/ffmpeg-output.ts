@@ -14,16 +14,18 @@ export interface ShowinfoFrame {
   ptsTime: number;
   width: number;
   height: number;
+  /** The decoder flagged it a key frame (`iskey:1`); `false` when the line says `iskey:0` or nothing. */
+  key: boolean;
 }
 
-const SHOWINFO = /\[Parsed_showinfo_\d+ @ [^\]]+\]\s*(?:\[\w+\]\s*)?n:\s*(\d+)\s+pts:\s*-?\d+\s+pts_time:(-?[\d.]+(?:e[+-]?\d+)?)\s.*?\ss:(\d+)x(\d+)/;
+const SHOWINFO = /\[Parsed_showinfo_\d+ @ [^\]]+\]\s*(?:\[\w+\]\s*)?n:\s*(\d+)\s+pts:\s*-?\d+\s+pts_time:(-?[\d.]+(?:e[+-]?\d+)?)\s.*?\ss:(\d+)x(\d+)(?:.*?\siskey:(\d))?/;
 const LEVEL = /\[(panic|fatal|error)\]\s*(.*)$/;
 
 /** Parses a `showinfo` frame line; `undefined` for any other line. */
 export function parseShowinfoLine(line: string): ShowinfoFrame | undefined {
   const m = SHOWINFO.exec(line);
   if (!m) return undefined;
-  return { n: Number(m[1]), ptsTime: Number(m[2]), width: Number(m[3]), height: Number(m[4]) };
+  return { n: Number(m[1]), ptsTime: Number(m[2]), width: Number(m[3]), height: Number(m[4]), key: m[5] === '1' };
 }
 
 /** Collects ffmpeg's output of one run. Feed it with `onStderrLine` / `onStdoutLine` of runTool. */

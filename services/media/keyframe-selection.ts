@@ -1,6 +1,7 @@
 /**
- * Pure decisions of keyframe extraction: which candidate frames to keep (near-duplicate drop, then a cap), where
- * to sample when the video has too few keyframes, and how to sample (input seeks or one decoding pass).
+ * Pure decisions of keyframe extraction: which plan to run (one decoding pass with samples, or key frames only),
+ * which candidate frames to keep (near-duplicate drop, then a cap), where to sample when the video has too few
+ * keyframes, and how to sample (input seeks or one decoding pass).
  * No I/O here, so every rule is testable with plain numbers.
  */
 import { hammingDistance } from './perceptual-hash.ts';
@@ -55,6 +56,31 @@ export function evenlySpacedIndexes(n: number, k: number): number[] {
   const out: number[] = [];
   for (let i = 0; i < k; i++) out.push(Math.round((i * (n - 1)) / (k - 1)));
   return out;
+}
+
+/** How {@link ./keyframes.ts} extracts: see {@link planExtraction}. */
+export type ExtractionPlan = 'single-pass' | 'keyframes';
+
+/**
+ * `single-pass` when the probe scanned the whole video and found fewer key packets than `minKeyframes`: a
+ * key-frame-only pass would not find enough frames and a second, sampling pass would follow (on the 2–6 s samples
+ * that made extraction 0.5–1.4× a naive full decode, about 200 ms of each pass being ffmpeg's start-up alone), so
+ * one pass decodes the reference frames and takes key frames, scene changes and time samples together.
+ * `keyframes` otherwise: enough key frames (a key-frame-only decode is far cheaper than decoding every frame,
+ * reference/video-keyframes.md §1), or a video longer than the probe's scan, whose key frames are not all known.
+ * @param keyPackets what the probe counted ({@link ./probe.ts VideoProbe.keyPackets}).
+ */
+export function planExtraction(durationSec: number, keyPackets: { count: number; scannedSec: number }, minKeyframes: number): ExtractionPlan {
+  const wholeVideoScanned = keyPackets.scannedSec >= durationSec;
+  return wholeVideoScanned && keyPackets.count < minKeyframes ? 'single-pass' : 'keyframes';
+}
+
+/**
+ * How many time samples a video gets: about one per `spacingSec` seconds, at least `minKeyframes`, at most `max`
+ * (more would mostly be dropped as duplicates after paying for JPEG encoding and hashing).
+ */
+export function sampleCount(durationSec: number, max: number, minKeyframes: number, spacingSec: number): number {
+  return Math.min(max, Math.max(minKeyframes, Math.ceil(durationSec / spacingSec)));
 }
 
 /**

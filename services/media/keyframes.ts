@@ -1,14 +1,23 @@
 /**
  * Keyframe extraction: a handful of representative, distinct JPEG frames with their times in the video.
  *
+ * The plan is chosen before anything decodes ({@link planExtraction}), from the key packets the probe counted:
+ * - `single-pass`, for a video the probe scanned whole that has fewer key frames than needed (the 2–6 s samples
+ *   here: 1–2 key frames each): one ffmpeg run decodes the reference frames (`-skip_frame noref`: nothing depends
+ *   on a non-reference frame, so skipping them is exact; 10–20 % less CPU on the H.264 samples, *measured*) and
+ *   its `select` takes, at least the spacing gap apart, every key frame, every scene change (`scene` > 0.3, the
+ *   common threshold of reference §2) and a time sample whenever the sample spacing has passed since the last
+ *   frame taken. Same scale, showinfo and decode check as below. No second pass, no second ffmpeg start-up.
+ * - `keyframes`, otherwise:
  * 1. One ffmpeg pass decodes key frames only (`-skip_frame nokey`: ~145× real time on 1080p, against ~5× for any
  *    filter that decodes every frame; reference/video-keyframes.md §1–2). A `select` on the time since the last
  *    selected frame bounds the output for all-intra files (the VP9 sample has 100 keyframes in 3.3 s); `scale`
  *    fits the longest side into 1120 px (the Llama 3.2 Vision image limit); `showinfo` reports each frame's time.
  *    The same run is the decode check ({@link ./decode-check.ts}): `-xerror` plus a stream-copy output that reads
  *    the file to its end, so a truncated upload fails here without a second decode.
- * 2. Too few keyframes (a 3 s clip with one GOP has 1): sample about once a second, by input seeks when they decode
- *    less than a whole pass would, else by one pass picking frames at a fixed spacing ({@link chooseSampling}).
+ * 2. Too few frames (a video longer than the probe's scan with sparse key frames; after the single pass only when
+ *    the clip is too short for enough samples): sample about once a second, by input seeks when they decode less
+ *    than a whole pass would, else by one pass picking frames at a fixed spacing ({@link chooseSampling}).
  * 3. Near-duplicates are dropped by 64-bit dHash (Hamming distance ≤ 10), then the count is capped.
  *
  * `-fps_mode passthrough` (the `-vsync 0` of reference §2) keeps exactly one file per filtered frame, so the n-th
@@ -21,7 +30,7 @@ import sharp from 'sharp';
 import { BadVideoError } from './bad-video-error.ts';
 import { assertComplete, CHECKED_DECODE_GLOBAL_ARGS, keyframeInputArgs, readToEndOutputArgs, runDecode } from './decode-check.ts';
 import { FfmpegOutput } from './ffmpeg-output.ts';
-import { chooseSampling, sampleTimes, selectFrames } from './keyframe-selection.ts';
+import { chooseSampling, planExtraction, sampleCount, sampleTimes, selectFrames, type ExtractionPlan } from './keyframe-selection.ts';
 import { dHash, NEAR_DUPLICATE_MAX_DISTANCE } from './perceptual-hash.ts';
 import { SAFE_INPUT_ARGS, type VideoProbe } from './probe.ts';
 
@@ -67,19 +76,23 @@ export interface ExtractedFrame {
   bytes: number;
   /** 64-bit dHash. */
   hash: bigint;
-  /** `keyframe` from the key-frame pass, `sample` from fallback sampling. */
+  /** `keyframe` for a frame the decoder flagged key, `sample` for a time sample or scene change. */
   source: 'keyframe' | 'sample';
 }
 
 /** The outcome of {@link extractKeyframes}, with the numbers behind it. */
 export interface KeyframeExtraction {
   frames: ExtractedFrame[];
+  /** The plan that ran ({@link planExtraction}). */
+  plan: ExtractionPlan;
+  /** ffmpeg runs (1 unless a fallback sampling pass had to follow). */
+  passes: number;
   /** Key frames the first pass wrote (after its spacing filter). */
   decodedKeyframes: number;
-  /** Frames added by fallback sampling (0 when not needed). */
+  /** Non-key frames taken: samples and scene changes of the single pass, plus fallback samples. */
   sampledFrames: number;
-  /** How sampling ran, when it did. */
-  sampling?: 'seek' | 'scan';
+  /** How sampling ran, when it did: `inline` in the single pass, `seek` or `scan` as a fallback pass. */
+  sampling?: 'inline' | 'seek' | 'scan';
   /** Frames dropped as near-duplicates. */
   droppedDuplicates: number;
   /** Distinct frames dropped by the cap. */
@@ -111,6 +124,19 @@ export function spacingSelectFilter(gapSec: number, o: { fromSec?: number; keyOn
   return `select='${o.keyOnly ? `key*${spaced}` : spaced}'`;
 }
 
+/** Scene-change score (0–1) above which the single pass takes a frame (reference/video-keyframes.md §2: 0.3–0.4). */
+export const SCENE_CHANGE_THRESHOLD = 0.3;
+
+/**
+ * `select` of the single pass: the first frame, then any frame at least `minGapSec` after the last one taken that
+ * is a key frame, a scene change (score > `sceneThreshold`) or `sampleGapSec` after the last one taken.
+ */
+export function singlePassSelectFilter(minGapSec: number, sampleGapSec: number, sceneThreshold = SCENE_CHANGE_THRESHOLD): string {
+  const since = 't-prev_selected_t';
+  const wanted = `gt(key+gt(scene,${sceneThreshold.toFixed(3)})+gte(${since},${sampleGapSec.toFixed(4)}),0)`;
+  return `select='if(isnan(prev_selected_t),1,gte(${since},${minGapSec.toFixed(4)})*${wanted})'`;
+}
+
 /**
  * Extracts up to `maxKeyframes` distinct frames of a probed video.
  * @throws BadVideoError `corrupt_video` when decoding fails (`-xerror`), no frame decodes or the data ends early.
@@ -122,34 +148,44 @@ export async function extractKeyframes(path: string, probe: VideoProbe, o: Keyfr
   const minKeyframes = o.minKeyframes ?? Math.min(3, max);
   const maxSide = o.maxSidePx ?? MAX_FRAME_SIDE_PX;
   const maxDistance = o.duplicateMaxDistance ?? NEAR_DUPLICATE_MAX_DISTANCE;
-
-  // Pass 1: key frames, spaced so that at most ~4× the cap are written, plus the decode check.
+  // Frames taken at least this far apart, so that at most ~4× the cap are written whatever the file holds.
   const gapSec = probe.durationSec / (max * 4);
-  const { frames: keyframes, dataEndSec } = await keyframePass(path, probe, o, gapSec, maxSide);
-  if (keyframes.length === 0) throw new BadVideoError('corrupt_video', 'video has no decodable key frame');
+  const plan = planExtraction(probe.durationSec, probe.keyPackets, minKeyframes);
 
-  // Pass 2 (only when needed): fixed-time samples.
+  // Pass 1: the single pass (key frames, scene changes and time samples), or key frames only; both check the decode.
+  const sampleGapSec = probe.durationSec / sampleCount(probe.durationSec, max, minKeyframes, SAMPLE_SPACING_SEC);
+  const first = plan === 'single-pass'
+    ? await decodePass(path, probe, o, maxSide, ['-skip_frame', 'noref', '-threads', '1'], singlePassSelectFilter(gapSec, Math.max(gapSec, sampleGapSec)))
+    : await decodePass(path, probe, o, maxSide, ['-skip_frame', 'nokey'], spacingSelectFilter(gapSec, { keyOnly: true }));
+  const { frames: decoded, dataEndSec } = first;
+  if (decoded.length === 0) throw new BadVideoError('corrupt_video', 'video has no decodable key frame');
+  let passes = 1;
+
+  // Pass 2 (only when pass 1 still found too few frames): fixed-time samples.
   let samples: Raw[] = [];
-  let sampling: 'seek' | 'scan' | undefined;
-  if (keyframes.length < minKeyframes) {
-    // About one sample per second of video, at least minKeyframes, at most the cap: more would mostly be dropped
-    // as duplicates after paying for JPEG encoding and hashing.
-    const count = Math.min(max, Math.max(minKeyframes, Math.ceil(probe.durationSec / SAMPLE_SPACING_SEC)));
-    const times = sampleTimes(probe.durationSec, count).filter((t) => keyframes.every((k) => Math.abs(k.timestampSec - t) >= gapSec / 2));
+  let sampling: KeyframeExtraction['sampling'] = decoded.some((f) => f.source === 'sample') ? 'inline' : undefined;
+  if (decoded.length < minKeyframes) {
+    const count = sampleCount(probe.durationSec, max, minKeyframes, SAMPLE_SPACING_SEC);
+    const times = sampleTimes(probe.durationSec, count).filter((t) => decoded.every((k) => Math.abs(k.timestampSec - t) >= gapSec / 2));
     if (times.length) {
-      sampling = chooseSampling(times, keyframes.map((k) => k.timestampSec), probe.durationSec);
-      samples = sampling === 'seek' ? await seekSamples(path, probe, times, o, maxSide) : await scanSamples(path, probe, times, o, maxSide);
+      const how = chooseSampling(times, decoded.filter((f) => f.source === 'keyframe').map((k) => k.timestampSec), probe.durationSec);
+      samples = how === 'seek' ? await seekSamples(path, probe, times, o, maxSide) : await scanSamples(path, probe, times, o, maxSide);
+      sampling = how;
+      passes += how === 'seek' ? times.length : 1;
     }
   }
 
   // Hash, dedupe, cap.
-  const described = await Promise.all([...keyframes, ...samples].map(describe));
+  const described = await Promise.all([...decoded, ...samples].map(describe));
   const sel = selectFrames(described, max, maxDistance);
   await Promise.all([...sel.duplicates, ...sel.overCap].map((f) => rm(f.path, { force: true })));
+  const decodedKeyframes = decoded.filter((f) => f.source === 'keyframe').length;
   return {
     frames: sel.kept.map((f, index) => ({ ...f, index })),
-    decodedKeyframes: keyframes.length,
-    sampledFrames: samples.length,
+    plan,
+    passes,
+    decodedKeyframes,
+    sampledFrames: decoded.length - decodedKeyframes + samples.length,
     ...(sampling ? { sampling } : {}),
     droppedDuplicates: sel.duplicates.length,
     droppedOverCap: sel.overCap.length,
@@ -172,14 +208,29 @@ async function framesOnDisk(dir: string, prefix: string): Promise<string[]> {
   return (await readdir(dir)).filter((n) => n.startsWith(prefix) && n.endsWith('.jpg')).sort().map((n) => join(dir, n));
 }
 
-async function keyframePass(path: string, probe: VideoProbe, o: KeyframeOptions, gapSec: number, maxSide: number): Promise<{ frames: Raw[]; dataEndSec: number }> {
+/**
+ * One checked decode writing the frames `select` passes. `decoderArgs` are the input's decoder options: `-skip_frame
+ * nokey` (key frames only), or `-skip_frame noref -threads 1` for the single pass (a one-thread decoder used 10–20 %
+ * less CPU than frame threading on the 2–6 s samples for the same or better wall time on 2 busy cores, *measured*;
+ * a short clip gives frame threading too few frames to pay for its start-up). A frame is a key frame by the
+ * decoder's flag (showinfo `iskey`); with `nokey` every frame is one.
+ */
+async function decodePass(
+  path: string,
+  probe: VideoProbe,
+  o: KeyframeOptions,
+  maxSide: number,
+  decoderArgs: ['-skip_frame', 'nokey'] | ['-skip_frame', 'noref', '-threads', '1'],
+  select: string,
+): Promise<{ frames: Raw[]; dataEndSec: number }> {
   const out = new FfmpegOutput();
+  const keyOnly = decoderArgs[1] === 'nokey';
   const args = [
     ...CHECKED_DECODE_GLOBAL_ARGS,
-    ...keyframeInputArgs(path),
+    ...(keyOnly ? keyframeInputArgs(path) : [...SAFE_INPUT_ARGS, ...decoderArgs, '-i', `file:${path}`]),
     '-map', `0:${probe.videoStreamIndex}`,
     '-fps_mode', 'passthrough',
-    '-vf', `${spacingSelectFilter(gapSec, { keyOnly: true })},${fitScaleFilter(maxSide)},showinfo`,
+    '-vf', `${select},${fitScaleFilter(maxSide)},showinfo`,
     '-q:v', String(JPEG_QSCALE),
     '-f', 'image2', join(o.outDir, 'kf-%05d.jpg'),
     ...readToEndOutputArgs(probe),
@@ -191,7 +242,10 @@ async function keyframePass(path: string, probe: VideoProbe, o: KeyframeOptions,
     throw new Error(`keyframe pass: ffmpeg wrote ${files.length} files but reported ${out.frames.length} frames`);
   }
   return {
-    frames: files.map((p, i) => ({ path: p, timestampSec: clampTime(out.frames[i]!.ptsTime, probe), source: 'keyframe' as const })),
+    frames: files.map((p, i) => {
+      const f = out.frames[i]!;
+      return { path: p, timestampSec: clampTime(f.ptsTime, probe), source: keyOnly || f.key ? 'keyframe' as const : 'sample' as const };
+    }),
     dataEndSec: (out.lastOutTimeUs ?? 0) / 1e6,
   };
 }

@@ -310,7 +310,7 @@ export async function runAnalysis(data: AnalysisJobData, deps: PipelineDeps, ctx
     await deps.contents.remember(tenantId, download.sha256, optsHash, analysisId).catch((err: unknown) => log.warn({ err: errorMessage(err) }, 'content index update failed (the next same upload runs again)'));
     log.info(
       {
-        event: 'analysis_succeeded', timingsMs, keyframes: keyframes.length, decodedKeyframes: extraction.decodedKeyframes,
+        event: 'analysis_succeeded', timingsMs, keyframes: keyframes.length, keyframePlan: extraction.plan, ffmpegRuns: extraction.passes, decodedKeyframes: extraction.decodedKeyframes,
         sampledFrames: extraction.sampledFrames, droppedDuplicates: extraction.droppedDuplicates, modelCalls: modelCalls.length,
         costUsd: result.totalCostUsd,
       },

@@ -4,7 +4,7 @@
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import sharp from 'sharp';
-import { chooseSampling, evenlySpacedIndexes, sampleTimes, seekDecodeSec, selectFrames } from '../../services/media/keyframe-selection.ts';
+import { chooseSampling, evenlySpacedIndexes, planExtraction, sampleCount, sampleTimes, seekDecodeSec, selectFrames } from '../../services/media/keyframe-selection.ts';
 import { dHash, hammingDistance, hashToHex } from '../../services/media/perceptual-hash.ts';
 
 /** A 320×240 JPEG: horizontal gradient, optionally mirrored, with a little noise of amplitude `noise`. */
@@ -71,6 +71,23 @@ test('sampling by seeks only when seeks decode less than one full pass', () => {
   assert.is(seekDecodeSec([1, 3, 5, 7, 9], [0, 2, 4, 6, 8]), 5);
   // One keyframe at 0: seeks decode 1+3+5+7+9 = 25 s > 10 s → one scan.
   assert.is(chooseSampling([1, 3, 5, 7, 9], [0], 10), 'scan');
+});
+
+test('planExtraction: one pass only for a wholly scanned clip short of key frames', () => {
+  assert.is(planExtraction(3.1, { count: 1, scannedSec: 3.1 }, 3), 'single-pass');
+  assert.is(planExtraction(5.1, { count: 2, scannedSec: 5.1 }, 3), 'single-pass');
+  assert.is(planExtraction(6.2, { count: 6, scannedSec: 6.2 }, 3), 'keyframes', 'enough key frames');
+  assert.is(planExtraction(6.2, { count: 3, scannedSec: 6.2 }, 3), 'keyframes', 'exactly enough');
+  assert.is(planExtraction(60, { count: 1, scannedSec: 20 }, 3), 'keyframes', 'the rest of a long video is unknown');
+  assert.is(planExtraction(2, { count: 1, scannedSec: 2 }, 1), 'keyframes', 'one frame asked for, one key frame found');
+});
+
+test('sampleCount: about one per spacing, at least the minimum, at most the cap', () => {
+  assert.is(sampleCount(5.05, 12, 3, 1), 6);
+  assert.is(sampleCount(2, 12, 3, 1), 3);
+  assert.is(sampleCount(60, 12, 3, 1), 12);
+  assert.is(sampleCount(0.4, 12, 3, 1), 3);
+  assert.is(sampleCount(10, 2, 2, 1), 2);
 });
 
 test.run();

@@ -8,7 +8,7 @@ import { mkdir, readdir, stat } from 'node:fs/promises';
 import { join } from 'node:path';
 import sharp from 'sharp';
 import { samplePath, makeClip } from '../../devstack/samples.ts';
-import { probeVideo, DEFAULT_VIDEO_LIMITS } from '../../services/media/probe.ts';
+import { probeVideo, DEFAULT_VIDEO_LIMITS, KEYFRAME_SCAN_SEC } from '../../services/media/probe.ts';
 import { extractKeyframes, MAX_FRAME_SIDE_PX, type KeyframeExtraction, type KeyframeOptions } from '../../services/media/keyframes.ts';
 import { hammingDistance, NEAR_DUPLICATE_MAX_DISTANCE } from '../../services/media/perceptual-hash.ts';
 import { BadVideoError } from '../../services/media/bad-video-error.ts';
@@ -102,12 +102,22 @@ test('VP9 with a keyframe every 10 frames: exactly the keyframes are decoded', a
   assert.is(r.decodedKeyframes, keyPackets);
 });
 
-sampleTest('stream-of-water.webm (1 keyframe): fallback sampling adds frames', 'stream-of-water.webm', async (path) => {
+sampleTest('stream-of-water.webm (1 keyframe): one pass takes the keyframe and the samples', 'stream-of-water.webm', async (path) => {
   const { r, durationSec, outDir } = await extract(path);
   await assertWellFormed(r, durationSec, 12, outDir);
+  assert.is(r.plan, 'single-pass');
+  assert.is(r.passes, 1, 'no second ffmpeg run');
   assert.is(r.decodedKeyframes, 1);
   assert.ok(r.sampledFrames >= 3, `sampled ${r.sampledFrames}`);
-  assert.ok(r.sampling === 'seek' || r.sampling === 'scan');
+  assert.is(r.sampling, 'inline');
+});
+
+sampleTest('friday.mp4 (6 keyframes in 6 s): key frames only, one pass', 'friday.mp4', async (path) => {
+  const { r } = await extract(path);
+  assert.is(r.plan, 'keyframes');
+  assert.is(r.passes, 1);
+  assert.is(r.sampledFrames, 0);
+  assert.ok(r.frames.every((f) => f.source === 'keyframe'));
 });
 
 sampleTest('truncated-flower.mp4 → corrupt_video from the keyframe pass itself', 'truncated-flower.mp4', async (path) => {
@@ -141,9 +151,26 @@ test('one-keyframe clip with three scenes: sampling finds the scenes', async () 
   const file = oneKeyframeScenes(fx.path('scenes.mp4'), 3, 1.5);
   const { r, durationSec, outDir } = await extract(file, { maxKeyframes: 6 });
   await assertWellFormed(r, durationSec, 6, outDir);
+  assert.is(r.plan, 'single-pass');
+  assert.is(r.passes, 1);
   assert.is(r.decodedKeyframes, 1);
+  // The scene changes themselves are taken (first frame of each scene, 0.04 s per frame at 25 fps), not only samples.
+  for (const cut of [1.5, 3]) assert.ok(r.frames.some((f) => f.timestampSec >= cut - 1e-3 && f.timestampSec < cut + 0.05), `a frame at the cut ${cut} s: ${r.frames.map((f) => f.timestampSec).join(', ')}`);
   assert.ok(r.frames.length >= 3, `expected ≥ 3 distinct frames, got ${r.frames.length}`);
   const scenes = new Set(r.frames.map((f) => Math.floor(f.timestampSec / 1.5)));
+  assert.is(scenes.size, 3, `frames from every scene: ${r.frames.map((f) => f.timestampSec).join(', ')}`);
+});
+
+test('a clip longer than the probe scan with one keyframe: key-frame pass, then a sampling pass', async () => {
+  const file = oneKeyframeScenes(fx.path('long-scenes.mp4'), 3, 7.5);
+  const { r, durationSec, outDir } = await extract(file, { maxKeyframes: 8 });
+  assert.ok(durationSec > KEYFRAME_SCAN_SEC, `${durationSec} s is longer than the scan`);
+  await assertWellFormed(r, durationSec, 8, outDir);
+  assert.is(r.plan, 'keyframes');
+  assert.is(r.decodedKeyframes, 1);
+  assert.ok(r.passes >= 2, `passes ${r.passes}`);
+  assert.ok(r.sampling === 'seek' || r.sampling === 'scan');
+  const scenes = new Set(r.frames.map((f) => Math.floor(f.timestampSec / 7.5)));
   assert.is(scenes.size, 3, `frames from every scene: ${r.frames.map((f) => f.timestampSec).join(', ')}`);
 });
 

@@ -42,6 +42,8 @@ const good: SampleCase[] = [
   { file: 'flower.mp4', check: (p) => {
     assert.is(p.codec, 'h264'); assert.is(p.container, 'mov,mp4,m4a,3gp,3g2,mj2'); assert.is(p.videoStreamIndex, 0);
     assert.is(p.width, 960); assert.is(p.height, 540); assert.ok(Math.abs(p.durationSec - 5.055) < 0.01); assert.ok(p.hasAudio);
+    // Key packets at 0 and 3.003 s (audio packets, all flagged key, are not counted); the whole clip was scanned.
+    assert.equal(p.keyPackets, { count: 2, scannedSec: p.durationSec });
   } },
   { file: 'flower.webm', check: (p) => {
     assert.is(p.codec, 'vp8'); assert.is(p.container, 'matroska,webm'); assert.is(p.width, 960); assert.ok(p.hasAudio);
@@ -49,9 +51,11 @@ const good: SampleCase[] = [
   { file: 'friday.mp4', check: (p) => {
     // Audio is stream 0 in this file: the video stream must be found by type.
     assert.is(p.videoStreamIndex, 1); assert.is(p.codec, 'h264'); assert.is(p.width, 640); assert.is(p.height, 480);
+    assert.is(p.keyPackets.count, 6);
   } },
   { file: 'vp9-counter-frames.webm', check: (p) => {
     assert.is(p.codec, 'vp9'); assert.is(p.hasAudio, false); assert.is(p.width, 1080); assert.is(p.height, 1080);
+    assert.is(p.keyPackets.count, 1, 'one K-flagged packet, whatever the decoder later outputs');
   } },
   { file: 'rotate-buck-bunny.mp4', check: (p) => {
     // Display matrix −90°: coded 1920×1080, displayed 1080×1920.
