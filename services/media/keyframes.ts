@@ -155,7 +155,7 @@ export async function extractKeyframes(path: string, probe: VideoProbe, o: Keyfr
   // Pass 1: the single pass (key frames, scene changes and time samples), or key frames only; both check the decode.
   const sampleGapSec = probe.durationSec / sampleCount(probe.durationSec, max, minKeyframes, SAMPLE_SPACING_SEC);
   const first = plan === 'single-pass'
-    ? await decodePass(path, probe, o, maxSide, ['-skip_frame', 'noref', '-threads', '1'], singlePassSelectFilter(gapSec, Math.max(gapSec, sampleGapSec)))
+    ? await decodePass(path, probe, o, maxSide, ['-skip_frame', 'noref'], singlePassSelectFilter(gapSec, Math.max(gapSec, sampleGapSec)))
     : await decodePass(path, probe, o, maxSide, ['-skip_frame', 'nokey'], spacingSelectFilter(gapSec, { keyOnly: true }));
   const { frames: decoded, dataEndSec } = first;
   if (decoded.length === 0) throw new BadVideoError('corrupt_video', 'video has no decodable key frame');
@@ -210,17 +210,15 @@ async function framesOnDisk(dir: string, prefix: string): Promise<string[]> {
 
 /**
  * One checked decode writing the frames `select` passes. `decoderArgs` are the input's decoder options: `-skip_frame
- * nokey` (key frames only), or `-skip_frame noref -threads 1` for the single pass (a one-thread decoder used 10–20 %
- * less CPU than frame threading on the 2–6 s samples for the same or better wall time on 2 busy cores, *measured*;
- * a short clip gives frame threading too few frames to pay for its start-up). A frame is a key frame by the
- * decoder's flag (showinfo `iskey`); with `nokey` every frame is one.
+ * nokey` (key frames only) or `-skip_frame noref` (the single pass). A frame is a key frame by the decoder's flag
+ * (showinfo `iskey`); with `nokey` every frame is one.
  */
 async function decodePass(
   path: string,
   probe: VideoProbe,
   o: KeyframeOptions,
   maxSide: number,
-  decoderArgs: ['-skip_frame', 'nokey'] | ['-skip_frame', 'noref', '-threads', '1'],
+  decoderArgs: ['-skip_frame', 'nokey' | 'noref'],
   select: string,
 ): Promise<{ frames: Raw[]; dataEndSec: number }> {
   const out = new FfmpegOutput();
