@@ -22,7 +22,7 @@
  * The decision is published in the IETF RateLimit header fields (draft-ietf-httpapi-ratelimit-headers-06:
  * `RateLimit-Limit`, `RateLimit-Remaining`, `RateLimit-Reset` in delta-seconds, and `RateLimit-Policy`).
  */
-import { createHash } from 'node:crypto';
+import * as nodeCrypto from 'node:crypto';
 import type { Redis } from 'ioredis';
 import { RateLimiterMemory, RateLimiterRedis } from 'rate-limiter-flexible';
 import { QuotaExceededError } from '../platform/errors.ts';
@@ -64,9 +64,13 @@ export class RateLimitedError extends QuotaExceededError {
   }
 }
 
+/** One-shot `crypto.hash` (Node ≥ 20.12: twice as fast as a Hash object for a short input), else `createHash`. */
+const sha256Hex: (data: string) => string =
+  typeof nodeCrypto.hash === 'function' ? (data) => nodeCrypto.hash('sha256', data, 'hex') : (data) => nodeCrypto.createHash('sha256').update(data).digest('hex');
+
 /** The limiter key of a bearer token: 32 hex characters of its SHA-256 (the token never leaves the process). */
 export function tokenKey(token: string): string {
-  return createHash('sha256').update(token).digest('hex').slice(0, 32);
+  return sha256Hex(token).slice(0, 32);
 }
 
 function decisionOf(limiter: LimiterName, limit: number, d: LeaseDecision): RateDecision {

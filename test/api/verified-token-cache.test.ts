@@ -8,6 +8,7 @@ import { createDevIssuer } from '../../devstack/dev-keys.ts';
 import { AuthError } from '../../services/platform/errors.ts';
 import { createJwtVerifier, type TokenVerifier } from '../../services/api/auth/jwt-verifier.ts';
 import { cachingVerifier } from '../../services/api/auth/verified-token-cache.ts';
+import { tokenKey } from '../../services/api/rate-limits.ts';
 
 const issuer = await createDevIssuer();
 const real = createJwtVerifier({ issuer: issuer.issuer, audience: issuer.audience, algorithms: ['ES256'], publicKeyPem: issuer.publicKeyPem });
@@ -83,6 +84,20 @@ cache('at most maxEntries are kept; the least recently used goes first', async (
   assert.is(c.calls(), 3, 'a stayed');
   await verify(b!);
   assert.is(c.calls(), 4, 'b was evicted');
+});
+
+cache('peek answers from the cache without verifying: only a cached, still valid token of that key', async () => {
+  let clock = Date.now();
+  const c = counted();
+  const verify = cachingVerifier(c.verify, { maxAgeMs: 60_000, now: () => clock });
+  const t = await issuer.mint({ sub: 'u', tenant_id: 'acme', scope: 'analyses:read' });
+  assert.is(verify.peek(tokenKey(t)), undefined, 'nothing cached yet');
+  const principal = await verify(t);
+  assert.equal(verify.peek(tokenKey(t)), principal);
+  assert.is(verify.peek(tokenKey(`${t}x`)), undefined, 'another token misses');
+  assert.is(c.calls(), 1, 'peek never verifies');
+  clock += 60_001;
+  assert.is(verify.peek(tokenKey(t)), undefined, 'expired after maxAgeMs');
 });
 
 cache.run();

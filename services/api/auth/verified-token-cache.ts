@@ -42,9 +42,14 @@ interface Entry {
 }
 
 /**
- * A verifier that may be given the token's cache key (`tokenKey(token)`) when the caller has already computed it.
+ * A verifier that may be given the token's cache key (`tokenKey(token)`) when the caller has already computed it,
+ * and whose cache can be asked without waiting.
  */
-export type KeyedTokenVerifier = (token: string, key?: string) => ReturnType<TokenVerifier>;
+export interface KeyedTokenVerifier {
+  (token: string, key?: string): ReturnType<TokenVerifier>;
+  /** The caller of the token whose key is `key` when a verification of it is cached and still valid now, else `undefined`. */
+  peek(key: string): Principal | undefined;
+}
 
 /** Wraps `verify` with the cache. The wrapper throws exactly what `verify` throws. */
 export function cachingVerifier(verify: TokenVerifier, o: VerifiedTokenCacheOptions = {}): KeyedTokenVerifier {
@@ -52,17 +57,22 @@ export function cachingVerifier(verify: TokenVerifier, o: VerifiedTokenCacheOpti
   const maxAgeMs = Math.max(0, o.maxAgeMs ?? DEFAULT_VERIFIED_TOKEN_CACHE.maxAgeMs);
   const now = o.now ?? Date.now;
   const entries = new Map<string, Entry>();
-  return async (token, precomputedKey) => {
-    const key = precomputedKey ?? tokenKey(token);
-    const t = now();
+  const peek = (key: string): Principal | undefined => {
     const hit = entries.get(key);
-    if (hit) {
-      entries.delete(key);
-      if (t < hit.untilMs && t >= hit.fromMs) {
-        entries.set(key, hit); // most recently used goes last
-        return hit.principal;
-      }
+    if (!hit) return undefined;
+    entries.delete(key);
+    const t = now();
+    if (t < hit.untilMs && t >= hit.fromMs) {
+      entries.set(key, hit); // most recently used goes last
+      return hit.principal;
     }
+    return undefined;
+  };
+  const verifyKeyed = async (token: string, precomputedKey?: string): Promise<Principal> => {
+    const key = precomputedKey ?? tokenKey(token);
+    const cached = peek(key);
+    if (cached) return cached;
+    const t = now();
     const principal = await verify(token);
     // The token verified, so its payload decodes; exp is required by the verifier.
     const { exp, nbf } = decodeJwt(token);
@@ -76,4 +86,5 @@ export function cachingVerifier(verify: TokenVerifier, o: VerifiedTokenCacheOpti
     }
     return principal;
   };
+  return Object.assign(verifyKeyed, { peek });
 }

@@ -40,7 +40,7 @@ export function jsonBody(options: JsonBodyOptions): ApiMiddleware {
       throw mapParseError(err, options.limitBytes);
     },
   });
-  return async (ctx, next) => {
+  return (ctx, next) => {
     // GET, HEAD, DELETE, OPTIONS: no route reads a body, so none is parsed (validators see `{}`).
     if (!BODY_METHODS.has(ctx.method)) return next();
     const hasBody = (ctx.request.length ?? 0) > 0 || ctx.get('Transfer-Encoding') !== '';
@@ -48,6 +48,6 @@ export function jsonBody(options: JsonBodyOptions): ApiMiddleware {
       const got = ctx.get('Content-Type') || 'no Content-Type';
       throw new AppError('unsupported_media_type', `request bodies must be application/json (got ${got})`, 415);
     }
-    await parse(ctx, next);
+    return parse(ctx, next);
   };
 }

@@ -7,8 +7,8 @@ import type { ApiMiddleware } from '../context.ts';
 
 /** @param trusted parsed API_TRUSTED_PROXIES. */
 export function clientAddressOf(trusted: TrustedProxies): ApiMiddleware {
-  return async (ctx, next) => {
+  return (ctx, next) => {
     ctx.state.clientAddress = clientAddress(ctx.req.socket.remoteAddress, ctx.get('X-Forwarded-For'), trusted);
-    await next();
+    return next();
   };
 }

@@ -8,12 +8,12 @@ import { UNMATCHED_ROUTE, type ApiMetrics } from '../metrics.ts';
 
 /** The metrics middleware. */
 export function recordMetrics(metrics: ApiMetrics): ApiMiddleware {
-  return async (ctx, next) => {
+  return (ctx, next) => {
     const startedMs = performance.now();
-    ctx.res.once('close', () => {
+    ctx.res.on('close', () => {
       const route = (ctx as ApiRouterContext)._matchedRoute;
       metrics.observe(ctx.method, typeof route === 'string' ? route : UNMATCHED_ROUTE, ctx.res.statusCode, (performance.now() - startedMs) / 1000);
     });
-    await next();
+    return next();
   };
 }

@@ -18,10 +18,11 @@ import { RateLimitedError, type LimiterName, type RateDecision, type RateLimits 
 export type OnRateLimited = (limiter: LimiterName) => void;
 
 function publish(ctx: ApiContext, d: RateDecision, policy: string): void {
-  ctx.set('RateLimit-Limit', String(d.limit));
-  ctx.set('RateLimit-Remaining', String(d.remaining));
-  ctx.set('RateLimit-Reset', String(d.resetSec));
-  ctx.set('RateLimit-Policy', policy);
+  const res = ctx.res;
+  res.setHeader('RateLimit-Limit', String(d.limit));
+  res.setHeader('RateLimit-Remaining', String(d.remaining));
+  res.setHeader('RateLimit-Reset', String(d.resetSec));
+  res.setHeader('RateLimit-Policy', policy);
 }
 
 /** Publishes a rejection's decision (and counts it) before it is rethrown. */

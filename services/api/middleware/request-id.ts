@@ -5,7 +5,8 @@
  */
 import { randomUUID } from 'node:crypto';
 import type { Logger } from '../../platform/logger.ts';
-import type { ApiMiddleware } from '../context.ts';
+import type { Principal } from '../auth/principal.ts';
+import type { ApiMiddleware, ApiState } from '../context.ts';
 
 /**
  * A caller-supplied id is kept only when it matches this: 1–128 characters, letters, digits and `._:-`. Anything
@@ -16,17 +17,39 @@ export const REQUEST_ID_PATTERN = /^[A-Za-z0-9._:-]{1,128}$/;
 /** The header that carries the id both ways. */
 export const REQUEST_ID_HEADER = 'X-Request-Id';
 
-/** @param rootLogger the process logger; each request gets `rootLogger.child({ requestId })`. */
+/**
+ * `ctx.state` of one request. Its logger is made on first use: most requests log only their access line
+ * (middleware/access-log.ts), which carries the id itself, and a pino child costs a serialisation of its bindings.
+ */
+class RequestState implements ApiState {
+  requestId: string;
+  clientAddress = '';
+  principal?: Principal;
+  tokenId?: string;
+  errorCode?: string;
+  readonly #root: Logger;
+  #log: Logger | undefined;
+
+  constructor(root: Logger, id: string) {
+    this.#root = root;
+    this.requestId = id;
+  }
+
+  get log(): Logger {
+    return (this.#log ??= this.#root.child({ requestId: this.requestId }));
+  }
+}
+
+/**
+ * Replaces Koa's empty `ctx.state` with the request's {@link ApiState}.
+ * @param rootLogger the process logger; each request that logs gets `rootLogger.child({ requestId })`.
+ */
 export function requestId(rootLogger: Logger): ApiMiddleware {
-  return async (ctx, next) => {
+  return (ctx, next) => {
     const offered = ctx.get(REQUEST_ID_HEADER);
     const id = REQUEST_ID_PATTERN.test(offered) ? offered : randomUUID();
-    ctx.state.requestId = id;
-    // The child logger is made on first use: most requests log only their access line (middleware/access-log.ts),
-    // which carries the id itself, and a pino child costs a serialisation of its bindings.
-    let log: Logger | undefined;
-    Object.defineProperty(ctx.state, 'log', { get: () => (log ??= rootLogger.child({ requestId: id })), enumerable: true, configurable: true });
-    ctx.set(REQUEST_ID_HEADER, id);
-    await next();
+    ctx.state = new RequestState(rootLogger, id);
+    ctx.res.setHeader(REQUEST_ID_HEADER, id);
+    return next();
   };
 }

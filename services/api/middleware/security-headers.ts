@@ -6,7 +6,9 @@
  * - `Referrer-Policy: no-referrer`;
  * - `Cache-Control: no-store` under `/v1`: analyses and reports are per tenant and must not sit in shared caches;
  * - `Strict-Transport-Security` outside the dev profile (production is served over HTTPS only; RFC 6797).
- * Set before the handler runs, so error responses carry them too.
+ * Set before the handler runs, so error responses carry them too. The list is built once; each request sets it
+ * with Node's `setHeader` (what Koa's `ctx.set` calls after normalising its arguments) and passes on without an
+ * extra await.
  */
 import type { ApiMiddleware } from '../context.ts';
 
@@ -24,13 +26,18 @@ export const DEFAULT_SECURITY_HEADERS_OPTIONS = { hstsMaxAgeSec: 31_536_000 } as
 /** Adds the headers above to every response. */
 export function securityHeaders(options: SecurityHeadersOptions): ApiMiddleware {
   const o = { ...DEFAULT_SECURITY_HEADERS_OPTIONS, ...options };
-  return async (ctx, next) => {
-    ctx.set('X-Content-Type-Options', 'nosniff');
-    ctx.set('X-Frame-Options', 'DENY');
-    ctx.set('Content-Security-Policy', "default-src 'none'; frame-ancestors 'none'");
-    ctx.set('Referrer-Policy', 'no-referrer');
-    if (o.hsts) ctx.set('Strict-Transport-Security', `max-age=${o.hstsMaxAgeSec}; includeSubDomains`);
-    if (ctx.path === '/v1' || ctx.path.startsWith('/v1/')) ctx.set('Cache-Control', 'no-store');
-    await next();
+  const always: ReadonlyArray<readonly [string, string]> = [
+    ['X-Content-Type-Options', 'nosniff'],
+    ['X-Frame-Options', 'DENY'],
+    ['Content-Security-Policy', "default-src 'none'; frame-ancestors 'none'"],
+    ['Referrer-Policy', 'no-referrer'],
+    ...(o.hsts ? [['Strict-Transport-Security', `max-age=${o.hstsMaxAgeSec}; includeSubDomains`] as const] : []),
+  ];
+  return (ctx, next) => {
+    const res = ctx.res;
+    for (const [name, value] of always) res.setHeader(name, value);
+    const path = ctx.path;
+    if (path === '/v1' || path.startsWith('/v1/')) res.setHeader('Cache-Control', 'no-store');
+    return next();
   };
 }
