@@ -85,6 +85,41 @@ body('malformed JSON: 400 invalid_json at body', async () => {
   assert.is(problemAt(r, 'body'), 'is not valid JSON');
 });
 
+body('a body declaring a charset other than UTF-8: 415 unsupported_media_type in the envelope; UTF-8 spelled either way passes', async () => {
+  for (const charset of ['latin1', 'ISO-8859-1', 'utf-16']) {
+    const r = await h.call('POST', '/v1/analyses', { token: writer, body: { videoKey: `uploads/acme/${randomUUID()}` }, headers: { 'content-type': `application/json; charset=${charset}` } });
+    assert.is(r.status, 415, `${charset}: ${r.text}`);
+    const e = errorOf(r);
+    assert.is(e.code, 'unsupported_media_type');
+    assert.match(e.message, new RegExp(`charset ${charset}`));
+    assert.is(e.requestId, r.headers.get('x-request-id'));
+  }
+  for (const charset of ['utf-8', 'UTF-8', '"utf-8"', 'utf8']) {
+    const r = await h.call('POST', '/v1/analyses', { token: writer, body: {}, headers: { 'content-type': `application/json; charset=${charset}` } });
+    assert.is(r.status, 400, `${charset}: ${r.text}`);
+    assert.is(problemAt(r, 'body.videoKey'), 'is required', 'the body was read and validated');
+  }
+});
+
+body('a __proto__ or constructor.prototype key anywhere: 400 validation_failed naming it, and no prototype is polluted', async () => {
+  const videoKey = `uploads/acme/${randomUUID()}`;
+  const cases: Array<[string, string]> = [
+    [`{"videoKey":"${videoKey}","__proto__":{"polluted":"yes"}}`, 'body.__proto__'],
+    [`{"videoKey":"${videoKey}","options":{"__proto__":{"polluted":"yes"}}}`, 'body.options.__proto__'],
+    [`{"videoKey":"${videoKey}","constructor":{"prototype":{"polluted":"yes"}}}`, 'body.constructor'],
+  ];
+  for (const [text, where] of cases) {
+    const r = await h.call('POST', '/v1/analyses', { token: writer, body: text });
+    assert.is(r.status, 400, r.text);
+    assert.is(errorOf(r).code, 'validation_failed');
+    assert.is(problemAt(r, where), 'is not an allowed field');
+  }
+  // The app runs in this process: a polluted Object.prototype would show here.
+  assert.is(({} as Record<string, unknown>).polluted, undefined);
+  assert.not.ok(Object.hasOwn(Object.prototype, 'polluted'));
+  assert.is(await jobsFor(videoKey), 0, 'nothing was queued');
+});
+
 body('a JSON array instead of an object: body must be object', async () => {
   const r = await h.call('POST', '/v1/analyses', { token: writer, body: '[]' });
   assert.is(r.status, 400);

@@ -1,17 +1,61 @@
 /**
- * Request bodies: JSON only, size-limited.
- * - A POST/PUT/PATCH that carries a body must be `application/json` (any charset co-body can decode), else 415
- *   `unsupported_media_type`. A request without a body parses as `{}`, so a missing field is reported as missing.
+ * Request bodies: JSON only, UTF-8 only, size-limited.
+ * - A POST/PUT/PATCH that carries a body must be `application/json`, else 415 `unsupported_media_type`. JSON is
+ *   UTF-8 (RFC 8259 §8.1): a `charset` parameter other than `utf-8` is 415 too, before anything is read (co-body
+ *   would decode any body as UTF-8 whatever it declares). A request without a body parses as `{}`, so a missing field
+ *   is reported as missing.
  * - More than `limitBytes` is 413 `body_too_large`; raw-body stops reading as soon as the limit (or a larger
  *   Content-Length) is seen, so an oversized body is never buffered.
  * - Malformed JSON, or a JSON scalar at the top level (strict mode), is 400 `invalid_json`.
+ * - A `__proto__` key, or a `constructor` key holding a `prototype` key, anywhere in the body is 400
+ *   `validation_failed` naming it (`body.options.__proto__`: "is not an allowed field", as the OpenAPI schemas'
+ *   `additionalProperties: false` would say). co-body's parser (@hapi/bourne) refuses such bodies before any object
+ *   is built, so nothing can reach an object's prototype; the refused text is re-read with `JSON.parse` (which
+ *   makes `__proto__` a plain own key, never the prototype) only to find where the key is.
  * Error shapes of co-body/raw-body (`status` and `type` such as `entity.too.large`): raw-body README, "Errors".
  */
 import { bodyParser } from '@koa/bodyparser';
-import { AppError, ValidationError } from '../../platform/errors.ts';
+import { AppError, ValidationError, type Problem } from '../../platform/errors.ts';
 import type { ApiMiddleware } from '../context.ts';
 
 const BODY_METHODS = new Set(['POST', 'PUT', 'PATCH']);
+
+/** Charset names of UTF-8 (IANA "UTF-8", and the `utf8` alias Node and most clients accept), lower case. */
+const UTF8_CHARSETS: ReadonlySet<string> = new Set(['utf-8', 'utf8']);
+
+/** The JSON path (`body.options.__proto__`, `body.items[2].constructor`) of the first prototype-poisoning key. */
+function poisonedKey(value: unknown, where: string): string | undefined {
+  if (typeof value !== 'object' || value === null) return undefined;
+  if (Array.isArray(value)) {
+    for (let i = 0; i < value.length; i++) {
+      const found = poisonedKey(value[i], `${where}[${i}]`);
+      if (found) return found;
+    }
+    return undefined;
+  }
+  for (const [key, child] of Object.entries(value)) {
+    if (key === '__proto__') return `${where}.${key}`;
+    if (key === 'constructor' && typeof child === 'object' && child !== null && Object.hasOwn(child, 'prototype')) return `${where}.${key}`;
+    const found = poisonedKey(child, `${where}.${key}`);
+    if (found) return found;
+  }
+  return undefined;
+}
+
+/**
+ * The problem of a body co-body refused although it is JSON: a prototype-poisoning key (where it is), or a
+ * scalar at the top level (`undefined`: reported as invalid JSON).
+ */
+function refusedJsonProblem(text: string): Problem | undefined {
+  let parsed: unknown;
+  try {
+    parsed = JSON.parse(text);
+  } catch {
+    return undefined;
+  }
+  const where = poisonedKey(parsed, 'body');
+  return where ? { where, message: 'is not an allowed field' } : undefined;
+}
 
 /** Options of {@link jsonBody}. */
 export interface JsonBodyOptions {
@@ -26,6 +70,10 @@ function mapParseError(err: unknown, limitBytes: number): AppError {
     return new AppError('unsupported_media_type', 'the request body charset or Content-Encoding is not supported; send UTF-8 JSON', 415);
   }
   if (type === 'request.aborted') return new AppError('bad_request', 'the request was aborted while its body was read', 400);
+  // co-body puts the text it could not accept on the error (co-body lib/json.js).
+  const text = typeof err === 'object' && err !== null ? (err as { body?: unknown }).body : undefined;
+  const problem = typeof text === 'string' ? refusedJsonProblem(text) : undefined;
+  if (problem) return new ValidationError('the request is invalid (1 problem)', [problem]);
   return new ValidationError('the request body is not valid JSON (a JSON object is expected)', [{ where: 'body', message: 'is not valid JSON' }], 'invalid_json');
 }
 
@@ -47,6 +95,10 @@ export function jsonBody(options: JsonBodyOptions): ApiMiddleware {
     if (hasBody && !ctx.is('application/json')) {
       const got = ctx.get('Content-Type') || 'no Content-Type';
       throw new AppError('unsupported_media_type', `request bodies must be application/json (got ${got})`, 415);
+    }
+    const charset = ctx.request.charset;
+    if (hasBody && charset !== '' && !UTF8_CHARSETS.has(charset.toLowerCase())) {
+      throw new AppError('unsupported_media_type', `request bodies must be UTF-8 JSON (got charset ${charset})`, 415);
     }
     return parse(ctx, next);
   };
