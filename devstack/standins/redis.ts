@@ -35,6 +35,15 @@ export async function startRedis(preferredUrl?: string): Promise<RedisStandIn> {
   if (preferredUrl && (await ping(preferredUrl))) return { url: preferredUrl, spawned: false, close: async () => undefined };
   const local = 'redis://127.0.0.1:6379';
   if (!preferredUrl && (await ping(local))) return { url: local, spawned: false, close: async () => undefined };
+  return spawnRedis();
+}
+
+/**
+ * Spawns a `redis-server` of its own on a free loopback port (no persistence, `noeviction`), whatever else is
+ * running: for tests that pause, fill or break their Redis (CLIENT PAUSE, maxmemory) without touching anyone else's.
+ * @throws Error naming the install command when redis-server is not installed.
+ */
+export async function spawnRedis(): Promise<RedisStandIn> {
   const port = await freePort();
   const child: ChildProcess = spawn(
     'redis-server',

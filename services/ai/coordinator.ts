@@ -8,6 +8,8 @@
  * Redis round trips of a call (lua-steps.ts): one before the model call (cache lookup, budget reservation, the first
  * quota reservation: admission.ts) and one after it (quota settlement, usage record, cache entry with its erasure
  * index); a cache hit takes the first and one for its usage record. Retries and waits for quota add their own.
+ * The write after the call is sent before the call returns but not waited for (pending-writes.ts: why that cannot
+ * lose a reservation or overshoot a budget or quota); {@link AiCoordinator.settle} waits for the writes in flight.
  *
  * Design: DESIGN.md §6, §10; wire facts: reference/azure-ai-inference.md.
  */
@@ -36,6 +38,12 @@ import { firstCandidate, routedCall, type RoutedCallDeps } from './routed-call.t
 import { CallAdmission } from './admission.ts';
 import { runSteps, type LuaStep } from './lua-steps.ts';
 import { UsageLedger, utcDay } from './usage-ledger.ts';
+import { PendingWrites } from './pending-writes.ts';
+
+/** Default of {@link AiCoordinatorOptions.maxPendingWrites}. */
+export const DEFAULT_MAX_PENDING_WRITES = 64;
+/** How long {@link AiCoordinator.close} waits for post-call writes in flight, ms. */
+export const CLOSE_SETTLE_MS = 10_000;
 
 /** Options of {@link createAiCoordinator}. */
 export interface AiCoordinatorOptions {
@@ -77,6 +85,11 @@ export interface AiCoordinatorOptions {
    * share the metrics. @defaultValue a private registry (metrics kept, not exposed)
    */
   metricsRegistry?: Registry;
+  /**
+   * Post-call writes (quota settlement, usage, cache) in flight before a caller waits for its own: the bound on what a
+   * Redis stall can pile up (pending-writes.ts). @defaultValue {@link DEFAULT_MAX_PENDING_WRITES}
+   */
+  maxPendingWrites?: number;
 }
 
 /** What the coordinator offers beyond the {@link AiCoordinator} contract, for health and usage endpoints. */
@@ -124,6 +137,10 @@ export function createAiCoordinator(o: AiCoordinatorOptions): AiCoordinator & Ai
   const clients = new ModelClients({ credential: o.credential, apiVersion, allowInsecureConnection: allowInsecure, ...(o.scopes ? { scopes: o.scopes } : {}) });
   const limiter = new QuotaLimiter(o.redis, o.keyPrefix);
   const admission = new CallAdmission(o.redis, cache, ledger, limiter);
+  const writes = new PendingWrites({
+    limit: o.maxPendingWrites ?? DEFAULT_MAX_PENDING_WRITES,
+    onCountChange: (d) => (d > 0 ? metrics.pendingWrites.inc() : metrics.pendingWrites.dec()),
+  });
   const deps: RoutedCallDeps = {
     clients,
     router,
@@ -195,26 +212,35 @@ export function createAiCoordinator(o: AiCoordinatorOptions): AiCoordinator & Ai
   }
 
   /**
-   * Runs the writes after a call (`steps`, lua-steps.ts) in one round trip; a Redis failure is logged, never allowed
-   * to lose an answer already paid for.
+   * Sends the writes after a call (`steps`, lua-steps.ts) in one round trip, now, on the coordinator's connection, and
+   * tracks it in {@link writes} instead of waiting for it. A Redis failure is logged (ids, model, USD and the error
+   * message only) and counted in `ai_post_call_write_failures_total`, never allowed to lose an answer already paid for.
+   * @returns resolves at once, or when this write has finished if the in-flight bound is reached. Never rejects.
    */
-  async function commit(steps: ReadonlyArray<LuaStep | undefined>, ctx: CallContext, record: ModelCallRecord): Promise<void> {
-    try {
-      await runSteps(o.redis, steps.filter((s): s is LuaStep => s !== undefined));
-    } catch (err) {
-      log.error(
-        { tenantId: ctx.tenantId, analysisId: ctx.analysisId, modelName: record.modelName, costUsd: record.costUsd, err: err instanceof Error ? err.message : String(err) },
-        'ai usage, quota settlement or cache write could not be recorded',
-      );
-    }
+  function commit(steps: ReadonlyArray<LuaStep | undefined>, ctx: CallContext, record: ModelCallRecord): Promise<void> {
+    const list = steps.filter((s): s is LuaStep => s !== undefined);
+    if (list.length === 0) return Promise.resolve();
+    return writes.start(
+      () => runSteps(o.redis, list),
+      (err) => {
+        metrics.writeFailures.inc();
+        log.error(
+          { tenantId: ctx.tenantId, analysisId: ctx.analysisId, modelName: record.modelName, costUsd: record.costUsd, err: err instanceof Error ? err.message : String(err) },
+          'ai usage, quota settlement or cache write could not be recorded',
+        );
+      },
+    );
   }
 
-  /** A model call made: its answer, record, and `finish` for its writes (quota settlement, usage, cache), which never rejects. */
+  /**
+   * A model call made: its answer, record, and `finish` for its writes (quota settlement, usage, cache), which sends
+   * them at once and resolves without waiting for them (unless the in-flight bound is reached); never rejects.
+   */
   interface ModelCall {
     text: string;
     record: ModelCallRecord;
     deployment: ModelDeployment;
-    /** Sends the quota settlement, the usage record and, with `entry`, the cache entry (under `hashOf`'s request hash) in one round trip. */
+    /** Sends the quota settlement, the usage record and, with `entry`, the cache entry (under `hashOf`'s request hash) in one round trip ({@link commit}). */
     finish(entry?: { text: string; hashOf: Prepared }): Promise<void>;
   }
 
@@ -250,9 +276,9 @@ export function createAiCoordinator(o: AiCoordinatorOptions): AiCoordinator & Ai
       text: stripReasoning(answer.content),
       record,
       deployment: m,
-      finish: async (entry) => {
+      finish: (entry) => {
         const hash = entry ? entry.hashOf.hashes[entry.hashOf.chain.indexOf(m)] : undefined;
-        await commit(
+        return commit(
           [
             limiter.settlementStep(reservation, answer.promptTokens + answer.completionTokens, answer.headers, true),
             ledger.recordStep(ctx.tenantId, ctx.analysisId, day, record, admitted.reservedUsd),
@@ -265,7 +291,10 @@ export function createAiCoordinator(o: AiCoordinatorOptions): AiCoordinator & Ai
     };
   }
 
-  /** Serves a cache hit: a zero-cost record, counted as a cached call, the entry listed for the analysis's erasure. */
+  /**
+   * Serves a cache hit: a zero-cost record, counted as a cached call, the entry listed for the analysis's erasure
+   * (sent now, not waited for: {@link commit}).
+   */
   async function cachedRecord(prompt: ChatPrompt, hit: { hash: string; answer: CachedAnswer }, ctx: CallContext, started: number): Promise<ModelCallRecord> {
     const record: ModelCallRecord = {
       task: prompt.task,
@@ -288,7 +317,7 @@ export function createAiCoordinator(o: AiCoordinatorOptions): AiCoordinator & Ai
     metrics.callDuration.observe(labels, (performance.now() - started) / 1000);
   }
 
-  /** describeImage without the call metrics: admission (cache lookup, budget, quota), model call, one write round trip. */
+  /** describeImage without the call metrics: admission (cache lookup, budget, quota), model call, one write round trip (not awaited). */
   async function describeImage(req: DescribeImageRequest): Promise<TextResult> {
     ensureOpen();
     checkDescribeImage(req, limits);
@@ -388,8 +417,17 @@ export function createAiCoordinator(o: AiCoordinatorOptions): AiCoordinator & Ai
       }
     },
 
+    settle: () => writes.settle(),
+
     async close(): Promise<void> {
       if (!closing.signal.aborted) closing.abort(new TransientError('coordinator_closed', 'the AI coordinator was closed during the call'));
+      let timer: NodeJS.Timeout | undefined;
+      const settled = await Promise.race([
+        writes.settle().then(() => true),
+        new Promise<false>((resolve) => (timer = setTimeout(() => resolve(false), CLOSE_SETTLE_MS))),
+      ]);
+      clearTimeout(timer);
+      if (!settled) log.error({ pending: writes.size, waitedMs: CLOSE_SETTLE_MS }, 'closing with ai post-call writes still unanswered by Redis; their usage or cache entries may be missing');
       dropBreakerSource();
       clients.clear();
     },

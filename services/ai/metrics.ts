@@ -20,7 +20,11 @@
  * - `ai_quota_wait_seconds{task}`: each wait for client-side quota, a hold or a probe (histogram: `_count` is the
  *   number of waits, `_sum` the seconds);
  * - `ai_breaker_state{model}`: circuit breaker, 0 closed, 1 half-open, 2 open (the worst over the coordinators
- *   sharing the registry), read at scrape time.
+ *   sharing the registry), read at scrape time;
+ * - `ai_post_call_writes_pending`: post-call Redis writes (quota settlement, usage, cache) sent but not yet answered
+ *   (pending-writes.ts; the sum over the coordinators sharing the registry);
+ * - `ai_post_call_write_failures_total`: post-call writes that failed (logged; usage or a cache entry may be missing,
+ *   reservations stay until their windows end).
  *
  * Labels hold only registry names, tasks, statuses and error codes: bounded, never tenant ids or prompts.
  */
@@ -72,6 +76,8 @@ export class AiMetrics {
   readonly throttled: Counter<'model'>;
   readonly quotaWait: Histogram<'task'>;
   readonly breakerState: Gauge<'model'>;
+  readonly pendingWrites: Gauge;
+  readonly writeFailures: Counter;
   private readonly breakerSources = new Set<() => Record<string, BreakerState>>();
 
   /** Registers every metric in `registry`. @throws Error from prom-client when the names are already registered there. */
@@ -103,6 +109,12 @@ export class AiMetrics {
         for (const states of sources) for (const [model, s] of Object.entries(states())) worst.set(model, Math.max(worst.get(model) ?? 0, BREAKER_STATE_VALUE[s]));
         for (const [model, v] of worst) this.set({ model }, v);
       },
+    });
+    this.pendingWrites = new Gauge({ name: 'ai_post_call_writes_pending', help: 'Post-call Redis writes (quota settlement, usage, cache) sent and not yet answered.', registers });
+    this.writeFailures = new Counter({
+      name: 'ai_post_call_write_failures_total',
+      help: 'Post-call Redis writes (quota settlement, usage, cache) that failed; usage or cache entries may be missing, reservations stay until their windows end.',
+      registers,
     });
   }
 

@@ -61,6 +61,13 @@ export interface AiCoordinator {
    * @throws TerminalError with code `invalid_model_output` when the repaired answer still does not validate.
    */
   generateJson(req: GenerateJsonRequest): Promise<JsonResult>;
-  /** Releases connections. */
+  /**
+   * Waits until the bookkeeping of every call that has already returned is in Redis (usage and cost counters, quota
+   * settlement, cache entries and their erasure index): a call returns before that write is answered. Call it before
+   * anything reads those on another connection or process, e.g. before an analysis result is stored. Writes that
+   * failed are logged and counted, not thrown. Never rejects.
+   */
+  settle(): Promise<void>;
+  /** Refuses new calls, aborts those in flight, waits (bounded) for their post-call writes, releases connections. */
   close(): Promise<void>;
 }

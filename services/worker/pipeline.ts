@@ -302,6 +302,9 @@ export async function runAnalysis(data: AnalysisJobData, deps: PipelineDeps, ctx
       totalCostUsd: Math.round(modelCalls.reduce((s, c) => s + c.costUsd, 0) * 1e6) / 1e6,
       timingsMs,
     };
+    // The calls' usage, cost and cache erasure index are written after they return: in Redis before the result is
+    // visible, so the analysis's usage matches its totalCostUsd and an erasure right after finds every cache entry.
+    await deps.ai.settle();
     await progress.flush();
     await deps.store.complete(analysisId, result);
     final = true;
@@ -330,6 +333,7 @@ export async function runAnalysis(data: AnalysisJobData, deps: PipelineDeps, ctx
     const failure = failureOf(err);
     timingsMs[current] = (timingsMs[current] ?? 0) + (Date.now() - stepStarted);
     timingsMs.total = Date.now() - started;
+    await deps.ai.settle(); // the usage and cache index of the calls that did answer, before the failure is visible
     await progress.flush();
     await deps.store.fail(analysisId, failure, final).catch((e: unknown) => log.error({ err: errorMessage(e) }, 'could not record the failure'));
     log[terminal ? 'info' : 'warn'](

@@ -141,6 +141,8 @@ export async function startWorkerRuntime(config: Config, logger: Logger): Promis
     stop: async (graceMs) => {
       clearInterval(sweeper);
       const outcome = await closeWorker(worker, graceMs);
+      // Before the connection goes: close() settles the post-call writes (usage, quota settlement, cache) of the
+      // last calls, waiting at most CLOSE_SETTLE_MS so a stalled Redis cannot hold the shutdown past the grace period.
       await ai.close();
       s3.destroy();
       shared.disconnect();

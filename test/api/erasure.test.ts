@@ -204,6 +204,7 @@ erase('erases the AI cache entries a real coordinator stored or served for the a
     await h.store.markRunning(rec.id);
     const calls = [await describe(red, rec.id), await describe(green, rec.id), await describe(red, rec.id), await describe(blue, rec.id)];
     assert.equal(calls.map((c) => c.record.cached), [false, false, true, true]);
+    await ai.settle(); // as the worker does before it stores a result: the calls' cache index is in Redis
     await h.store.complete(rec.id, resultWith(trendReport({ virality: 40 })));
     const indexed = await h.redis.smembers(cacheIndexKey(prefix, rec.id));
     assert.is(indexed.length, 3, 'red and green stored, blue served');

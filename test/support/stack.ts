@@ -1,12 +1,12 @@
 /**
- * Stand-ins for one test file: Redis (shared server, own key prefix), and on request s3rver (optionally behind
- * the bucket-configuration stand-in), Azurite, the ECS / Application Auto Scaling emulator and the Azure AI
- * inference emulator on free loopback ports. `close()` stops what it started and deletes every Redis key under
+ * Stand-ins for one test file: Redis (shared server, own key prefix; or a server of its own), and on request
+ * s3rver (optionally behind the bucket-configuration stand-in), Azurite, the ECS / Application Auto Scaling emulator
+ * and the Azure AI inference emulator on free loopback ports. `close()` stops what it started and deletes every Redis key under
  * the file's prefix.
  */
 import { randomBytes } from 'node:crypto';
 import { Redis } from 'ioredis';
-import { deleteKeysWithPrefix, startRedis, type RedisStandIn } from '../../devstack/standins/redis.ts';
+import { deleteKeysWithPrefix, spawnRedis, startRedis, type RedisStandIn } from '../../devstack/standins/redis.ts';
 import { startS3, type S3StandIn } from '../../devstack/standins/s3.ts';
 import { startAzurite, type BlobStandIn } from '../../devstack/standins/azurite.ts';
 import { startAwsEmulator, type AwsEmulator, type AwsEmulatorOptions } from '../../devstack/emulators/aws/index.ts';
@@ -14,6 +14,11 @@ import { startAiEmulator, type AiEmulator, type AiEmulatorOptions } from '../../
 
 /** What a test file needs. */
 export interface TestStackOptions {
+  /**
+   * `dedicated`: a redis-server spawned for this file alone, which the file may pause, fill or break (CLIENT PAUSE,
+   * CONFIG SET maxmemory) and which `close()` stops. @defaultValue 'shared' (REDIS_URL or the local server)
+   */
+  redis?: 'shared' | 'dedicated';
   /** Start s3rver with these buckets. */
   s3Buckets?: string[];
   /** Put the S3 bucket-configuration stand-in in front of s3rver (see devstack/standins/s3.ts). */
@@ -45,7 +50,7 @@ export interface TestStack {
  */
 export async function startTestStack(name: string, o: TestStackOptions = {}): Promise<TestStack> {
   const [redis, s3, blob, aws, ai] = await Promise.all([
-    startRedis(process.env.REDIS_URL),
+    o.redis === 'dedicated' ? spawnRedis() : startRedis(process.env.REDIS_URL),
     o.s3Buckets ? startS3(o.s3Buckets, { ...(o.s3BucketConfig !== undefined ? { bucketConfig: o.s3BucketConfig } : {}) }) : Promise.resolve(undefined),
     o.blob ? startAzurite() : Promise.resolve(undefined),
     o.aws ? startAwsEmulator(o.aws === true ? {} : o.aws) : Promise.resolve(undefined),

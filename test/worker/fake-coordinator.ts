@@ -77,5 +77,8 @@ export class FakeCoordinator implements AiCoordinator {
     return { json, records: [this.record('text', req.system.length + req.user.length, JSON.stringify(json).length)] };
   }
 
+  /** Nothing is written after a fake call: nothing to wait for. */
+  async settle(): Promise<void> {}
+
   async close(): Promise<void> {}
 }
