@@ -6,6 +6,12 @@
  * longer than that so the target never closes a connection the balancer is about to reuse (Elastic Load Balancing
  * docs, "Connection idle timeout"). Node requires `headersTimeout` > `keepAliveTimeout` for the same reason on its
  * side (Node.js docs, `server.headersTimeout`).
+ *
+ * Listen backlog: Node's default is 511 pending connections. When more clients connect at once than the backlog
+ * holds while the event loop is busy, Linux drops their SYNs and each client retries after 1, 3, 7, 15 s (TCP SYN
+ * retransmission), which a client with a 10 s timeout sees as a timeout: in bench/api-load.ts (1000 connections
+ * opening together) that was every one of the API's ~1000 timeouts (`nstat` ListenOverflows). The kernel caps the
+ * backlog at `net.core.somaxconn` (4096 by default since Linux 5.4).
  */
 import { createServer, type RequestListener, type Server } from 'node:http';
 import { randomUUID } from 'node:crypto';
@@ -24,10 +30,12 @@ export interface HttpServerOptions {
   keepAliveTimeoutMs?: number;
   /** Longest time to receive the request headers, ms; above keepAliveTimeoutMs. @defaultValue 66000 */
   headersTimeoutMs?: number;
+  /** Pending connections the kernel queues before the server accepts them (capped by net.core.somaxconn). @defaultValue 4096 */
+  backlog?: number;
 }
 
 /** Defaults of the optional {@link HttpServerOptions} fields. */
-export const DEFAULT_HTTP_SERVER_OPTIONS = { requestTimeoutMs: 30_000, keepAliveTimeoutMs: 65_000, headersTimeoutMs: 66_000 } as const;
+export const DEFAULT_HTTP_SERVER_OPTIONS = { requestTimeoutMs: 30_000, keepAliveTimeoutMs: 65_000, headersTimeoutMs: 66_000, backlog: 4096 } as const;
 
 /** A listening server. */
 export interface RunningServer {
@@ -89,7 +97,7 @@ export async function listen(handler: RequestListener, options: HttpServerOption
   });
   await new Promise<void>((resolve, reject) => {
     server.once('error', reject);
-    server.listen(o.port, o.host, () => {
+    server.listen({ port: o.port, host: o.host, backlog: o.backlog }, () => {
       server.off('error', reject);
       resolve();
     });
