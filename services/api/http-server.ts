@@ -10,8 +10,9 @@
  * Listen backlog: Node's default is 511 pending connections. When more clients connect at once than the backlog
  * holds while the event loop is busy, Linux drops their SYNs and each client retries after 1, 3, 7, 15 s (TCP SYN
  * retransmission), which a client with a 10 s timeout sees as a timeout: in bench/api-load.ts (1000 connections
- * opening together) that was every one of the API's ~1000 timeouts (`nstat` ListenOverflows). The kernel caps the
- * backlog at `net.core.somaxconn` (4096 by default since Linux 5.4).
+ * opening together) the API's timeouts were such connections (`nstat` TcpExtListenOverflows rose with them), and
+ * with a backlog of 4096 there were none. The kernel caps the backlog at `net.core.somaxconn` (4096 by default
+ * since Linux 5.4).
  */
 import { createServer, type RequestListener, type Server } from 'node:http';
 import { randomUUID } from 'node:crypto';
