@@ -39,8 +39,9 @@ export function accessLog(rootLogger: Logger): ApiMiddleware {
           ms: Math.round((performance.now() - startedMs) * 10) / 10,
           tenant: ctx.state.principal?.tenantId ?? null,
           clientNet: anonymiseAddress(ctx.state.clientAddress),
-          ...(ctx.state.errorCode ? { code: ctx.state.errorCode } : {}),
-          ...(ctx.res.writableFinished ? {} : { aborted: true }),
+          // pino leaves out fields whose value is undefined.
+          code: ctx.state.errorCode,
+          aborted: ctx.res.writableFinished ? undefined : true,
         },
         'request',
       );

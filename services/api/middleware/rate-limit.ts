@@ -17,12 +17,13 @@ import { RateLimitedError, type LimiterName, type RateDecision, type RateLimits 
 /** Called once per rejected request, with the limiter that rejected it (for metrics). */
 export type OnRateLimited = (limiter: LimiterName) => void;
 
+/** Sets the RateLimit fields (lower-case names, as middleware/security-headers.ts explains). */
 function publish(ctx: ApiContext, d: RateDecision, policy: string): void {
   const res = ctx.res;
-  res.setHeader('RateLimit-Limit', String(d.limit));
-  res.setHeader('RateLimit-Remaining', String(d.remaining));
-  res.setHeader('RateLimit-Reset', String(d.resetSec));
-  res.setHeader('RateLimit-Policy', policy);
+  res.setHeader('ratelimit-limit', String(d.limit));
+  res.setHeader('ratelimit-remaining', String(d.remaining));
+  res.setHeader('ratelimit-reset', String(d.resetSec));
+  res.setHeader('ratelimit-policy', policy);
 }
 
 /** Publishes a rejection's decision (and counts it) before it is rethrown. */

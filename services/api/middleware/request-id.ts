@@ -17,6 +17,9 @@ export const REQUEST_ID_PATTERN = /^[A-Za-z0-9._:-]{1,128}$/;
 /** The header that carries the id both ways. */
 export const REQUEST_ID_HEADER = 'X-Request-Id';
 
+/** {@link REQUEST_ID_HEADER} in lower case, as responses write it (middleware/security-headers.ts says why). */
+const RESPONSE_HEADER = REQUEST_ID_HEADER.toLowerCase();
+
 /**
  * `ctx.state` of one request. Its logger is made on first use: most requests log only their access line
  * (middleware/access-log.ts), which carries the id itself, and a pino child costs a serialisation of its bindings.
@@ -49,7 +52,7 @@ export function requestId(rootLogger: Logger): ApiMiddleware {
     const offered = ctx.get(REQUEST_ID_HEADER);
     const id = REQUEST_ID_PATTERN.test(offered) ? offered : randomUUID();
     ctx.state = new RequestState(rootLogger, id);
-    ctx.res.setHeader(REQUEST_ID_HEADER, id);
+    ctx.res.setHeader(RESPONSE_HEADER, id);
     return next();
   };
 }

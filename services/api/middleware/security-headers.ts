@@ -8,7 +8,8 @@
  * - `Strict-Transport-Security` outside the dev profile (production is served over HTTPS only; RFC 6797).
  * Set before the handler runs, so error responses carry them too. The list is built once; each request sets it
  * with Node's `setHeader` (what Koa's `ctx.set` calls after normalising its arguments) and passes on without an
- * extra await.
+ * extra await. Names are written in lower case (HTTP field names are case-insensitive, RFC 9110 §5.1): Node keys
+ * its header table by the lower-cased name, and an already lower-case name spares that copy on every request.
  */
 import type { ApiMiddleware } from '../context.ts';
 
@@ -27,17 +28,17 @@ export const DEFAULT_SECURITY_HEADERS_OPTIONS = { hstsMaxAgeSec: 31_536_000 } as
 export function securityHeaders(options: SecurityHeadersOptions): ApiMiddleware {
   const o = { ...DEFAULT_SECURITY_HEADERS_OPTIONS, ...options };
   const always: ReadonlyArray<readonly [string, string]> = [
-    ['X-Content-Type-Options', 'nosniff'],
-    ['X-Frame-Options', 'DENY'],
-    ['Content-Security-Policy', "default-src 'none'; frame-ancestors 'none'"],
-    ['Referrer-Policy', 'no-referrer'],
-    ...(o.hsts ? [['Strict-Transport-Security', `max-age=${o.hstsMaxAgeSec}; includeSubDomains`] as const] : []),
+    ['x-content-type-options', 'nosniff'],
+    ['x-frame-options', 'DENY'],
+    ['content-security-policy', "default-src 'none'; frame-ancestors 'none'"],
+    ['referrer-policy', 'no-referrer'],
+    ...(o.hsts ? [['strict-transport-security', `max-age=${o.hstsMaxAgeSec}; includeSubDomains`] as const] : []),
   ];
   return (ctx, next) => {
     const res = ctx.res;
     for (const [name, value] of always) res.setHeader(name, value);
     const path = ctx.path;
-    if (path === '/v1' || path.startsWith('/v1/')) res.setHeader('Cache-Control', 'no-store');
+    if (path === '/v1' || path.startsWith('/v1/')) res.setHeader('cache-control', 'no-store');
     return next();
   };
 }
