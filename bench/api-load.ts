@@ -37,8 +37,13 @@ export interface ApiLoadOptions {
   durationSec?: number;
   /** Which routes to measure (each beside the bare server). @defaultValue both */
   routes?: ReadonlyArray<'GET' | 'POST'>;
-  /** Extra Node flags for the API process, e.g. `['--cpu-prof', '--cpu-prof-dir=/tmp/prof']` to profile it. @defaultValue none */
+  /** Extra Node flags for the API process only, e.g. `['--cpu-prof', '--cpu-prof-dir=/tmp/prof']` to profile it. @defaultValue none */
   apiNodeArgs?: readonly string[];
+  /**
+   * Node/V8 flags for both servers, the API and the bare one, to compare a runtime setting fairly (e.g.
+   * `['--max-semi-space-size=64']`). @defaultValue none: both run as the Dockerfile runs the API
+   */
+  serverNodeArgs?: readonly string[];
 }
 
 /** One measured run. */
@@ -203,7 +208,7 @@ export async function benchApiLoad(o: ApiLoadOptions = {}): Promise<void> {
       API_RATE_LIMIT_PER_TENANT_PER_MIN: '100000000',
       API_RATE_LIMIT_PER_TOKEN_PER_MIN: '100000000',
       SHUTDOWN_GRACE_MS: '5000',
-    }, 'ignore', o.apiNodeArgs);
+    }, 'ignore', [...(o.serverNodeArgs ?? []), ...(o.apiNodeArgs ?? [])]);
     children.push(api);
     const apiUrl = `http://127.0.0.1:${apiPort}`;
     await waitHealthy(`${apiUrl}/readyz`, 'the API', api);
@@ -226,11 +231,12 @@ export async function benchApiLoad(o: ApiLoadOptions = {}): Promise<void> {
     const postFile = join(scratch, 'post.json');
     await writeFile(getFile, gotJson);
     await writeFile(postFile, createdJson);
-    const bare = startChild(['bench/bare-json-server.ts', String(barePort), getFile, postFile], {}, 'pipe');
+    const bare = startChild(['bench/bare-json-server.ts', String(barePort), getFile, postFile], {}, 'pipe', o.serverNodeArgs ?? []);
     children.push(bare);
     const bareUrl = String((await firstJsonLine(bare, 'the bare server')).url);
 
     console.log(`  ${connections} connections, ${durationSec} s per run; API ${apiUrl} (real entry point, rate limits on), bare Koa ${bareUrl}; Redis ${redis.spawned ? 'spawned' : 'local'}, s3rver`);
+    if (o.serverNodeArgs?.length) console.log(`  both servers run with ${o.serverNodeArgs.join(' ')}`);
     console.log(`  GET body ${Buffer.byteLength(gotJson)} bytes, POST answer ${Buffer.byteLength(createdJson)} bytes`);
 
     const wanted = new Set(o.routes ?? ['GET', 'POST']);
