@@ -13,11 +13,12 @@
  *   admitted, and leased points are dropped when their window ends (a new window starts with a new lease);
  * - fewer may be admitted: points a process leased but did not spend before the window ended are lost, so a key can
  *   be refused up to `processes × (maxLease − 1)` requests early. `maxLease` is at most `maxShare` of the limit
- *   (1 % by default) and at most an eighth of the points not yet leased, so close to the limit leases shrink to one
- *   point and the count is exact; limits under `1 / maxShare` (100 by default) are always exact.
- * - the lease grows (doubling) while one lasts under `targetLeaseMs` at the current request rate and shrinks when it
- *   lasts much longer, so a busy key costs about `1000 / targetLeaseMs` Redis calls per second per process (10 by
- *   default) and a quiet key one call per request, as without leases.
+ *   (1 % by default) and at most an eighth of the points not yet leased, so leases shrink to one point as the
+ *   window's last points are handed out; limits under `2 / maxShare` (200 by default) lease one point at a time
+ *   and are exact.
+ * - the lease doubles while one lasts under `targetLeaseMs` at the current request rate and halves when one lasts
+ *   over four times that, so a busy key costs at most about `1000 / targetLeaseMs` Redis calls per second per
+ *   process (10 by default) and a quiet key one call per request, as without leases.
  *
  * A key whose window is used up is refused from memory until the window ends (no Redis call), as rate-limiter-flexible's
  * `inMemoryBlockOnConsumed` did. Concurrent requests that find the lease empty share one Redis call.

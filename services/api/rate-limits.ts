@@ -14,7 +14,7 @@
  * Each process takes its points from those counters in leases (rate-leases.ts): a busy key costs about ten Redis
  * calls a second per process instead of one per request, a quiet key or a small limit one call per request as
  * before. No more than the limit is ever admitted per window across all replicas; a key may be refused up to
- * `replicas × (lease − 1)` requests early, where a lease is at most 1 % of the limit (limits under 100 are exact).
+ * `replicas × (lease − 1)` requests early, where a lease is at most 1 % of the limit (limits under 200 are exact).
  * A key over its limit is refused from memory until its window ends (a flood costs one Redis call per replica per
  * window), and a `RateLimiterMemory` insurance limiter with the same limits answers while Redis is unreachable, so
  * an outage degrades limits to per-replica instead of failing /healthz (the route that must not depend on Redis).

@@ -58,7 +58,7 @@ leases('under concurrent load on four processes: never more than the limit, at m
   assert.ok(counted >= admitted, `Redis counted ${counted} < admitted ${admitted}`);
 });
 
-leases('a limit under 1 / maxShare is exact across processes, and a refusal says 0 left and when the window resets', async () => {
+leases('a limit under 2 / maxShare is exact across processes, and a refusal says 0 left and when the window resets', async () => {
   const { limiters } = processes('small', 3, 5, 60);
   const answers: LeaseDecision[] = [];
   for (let i = 0; i < 8; i++) answers.push(await take(limiters[i % 3] as LeasedLimiter, 'k'));
