@@ -58,7 +58,13 @@ async function chooseVideo(arg: string | undefined, scratch: string): Promise<{ 
 }
 
 async function main(): Promise<void> {
-  const { values } = parseArgs({ options: { video: { type: 'string' } }, strict: true });
+  let values: { video?: string };
+  try {
+    ({ values } = parseArgs({ options: { video: { type: 'string' } }, strict: true }));
+  } catch (err) {
+    console.error(`demo: ${err instanceof Error ? err.message : String(err)}\nusage: npm run demo [-- --video FILE]`);
+    process.exit(2);
+  }
   const t0 = Date.now();
   const scratch = await mkdtemp(join(tmpdir(), 'ct-demo-'));
   const workDir = join(scratch, 'work');
@@ -183,7 +189,7 @@ async function main(): Promise<void> {
     const s3 = new S3Client({ endpoint: stack.s3.endpoint, region: stack.aws.region, forcePathStyle: true, credentials: S3RVER_CREDENTIALS });
     const objects = await s3.send(new ListObjectsV2Command({ Bucket: stack.bucket }));
     if ((objects.KeyCount ?? 0) > 0) throw new Error(`temp objects left in S3: ${(objects.Contents ?? []).map((o) => o.Key).join(', ')}`);
-    console.log('  no temp file in the work dir, no temp object in the S3 bucket');
+    console.log('  no temp file in the work dir, no temp object in the S3 bucket; the Redis keys under the demo prefix are deleted on exit');
   } catch (err) {
     failed = true;
     console.error(`\ndemo failed: ${err instanceof Error ? err.message : String(err)}`);

@@ -5,7 +5,8 @@
  * processes at them.
  */
 import { randomBytes } from 'node:crypto';
-import { startRedis, type RedisStandIn } from './standins/redis.ts';
+import { Redis } from 'ioredis';
+import { deleteKeysWithPrefix, startRedis, type RedisStandIn } from './standins/redis.ts';
 import { startS3, S3RVER_CREDENTIALS, type S3StandIn } from './standins/s3.ts';
 import { startAzurite, type BlobStandIn } from './standins/azurite.ts';
 import { startAwsEmulator, type AwsEmulator } from './emulators/aws/index.ts';
@@ -89,6 +90,17 @@ export async function startDevStack(o: DevStackOptions = {}): Promise<DevStack> 
     redis, s3, blob, aws, ai, bucket, keyPrefix, aiApiKey, env,
     close: async () => {
       await Promise.allSettled([ai.close(), aws.close(), blob.close(), s3.close()]);
+      // A shared Redis (the machine's, or REDIS_URL) keeps nothing of this stack: every key under its prefix goes.
+      if (!redis.spawned) {
+        const client = new Redis(redis.url, { maxRetriesPerRequest: 1, lazyConnect: true });
+        client.on('error', () => undefined);
+        try {
+          await client.connect();
+          await deleteKeysWithPrefix(client, `${keyPrefix}:`);
+        } finally {
+          client.disconnect();
+        }
+      }
       await redis.close();
     },
   };

@@ -125,7 +125,14 @@ export function parseYamlSource(text: string, file: string, options: ParseYamlOp
     const p = lineCounter.linePos(offset);
     return { line: p.line, column: p.col };
   };
-  const value = toValue(doc, doc.contents, cfn);
+  let value: unknown = null;
+  try {
+    value = toValue(doc, doc.contents, cfn, { resolved: 0, open: new Set() });
+  } catch (err) {
+    if (!(err instanceof AliasError)) throw err;
+    const p = lineCounter.linePos(err.offset);
+    problems.push({ where: `${file}:${p.line}:${p.col}`, message: err.message });
+  }
 
   const locate = (path: readonly PathSegment[], opts: { key?: boolean } = {}): Located => {
     let node: unknown = doc.contents;
@@ -205,11 +212,47 @@ function duplicateKeys(doc: Document, lineCounter: LineCounter): Map<number, Dup
   return found;
 }
 
-/** Converts the YAML AST to plain data, turning CloudFormation tags into their long form. */
-function toValue(doc: Document, node: unknown, cfn: boolean): unknown {
-  const recurse = (n: unknown): unknown => toValue(doc, n, cfn);
+/**
+ * Most alias expansions one document may make. `yaml`'s own toJS has the same guard (maxAliasCount, 100 by
+ * default) against "billion laughs" documents, where a few hundred bytes of nested aliases expand to gigabytes; our
+ * converter walks the AST itself, so it needs its own. Real desired-state and Copilot files use none or a handful.
+ */
+export const MAX_ALIAS_EXPANSIONS = 100;
+
+/** An alias that refers to itself, or one expansion too many: reported at the alias, never thrown to the caller. */
+class AliasError extends Error {
+  constructor(message: string, readonly offset: number) {
+    super(message);
+  }
+}
+
+/** Alias bookkeeping of one conversion: expansions so far and the anchors being expanded (to find cycles). */
+interface AliasBudget {
+  resolved: number;
+  open: Set<unknown>;
+}
+
+/**
+ * Converts the YAML AST to plain data, turning CloudFormation tags into their long form.
+ * @throws AliasError for a self-referencing alias or more than {@link MAX_ALIAS_EXPANSIONS} expansions.
+ */
+function toValue(doc: Document, node: unknown, cfn: boolean, aliases: AliasBudget): unknown {
+  const recurse = (n: unknown): unknown => toValue(doc, n, cfn, aliases);
   if (node === null || node === undefined) return null;
-  if (isAlias(node)) return recurse(node.resolve(doc));
+  if (isAlias(node)) {
+    const offset = node.range?.[0] ?? 0;
+    const target = node.resolve(doc);
+    if (aliases.open.has(target)) throw new AliasError(`alias *${node.source} refers to a node that contains it (a cycle)`, offset);
+    if (++aliases.resolved > MAX_ALIAS_EXPANSIONS) {
+      throw new AliasError(`more than ${MAX_ALIAS_EXPANSIONS} alias expansions (*${node.source} and the aliases inside it); write the values out instead`, offset);
+    }
+    aliases.open.add(target);
+    try {
+      return recurse(target);
+    } finally {
+      aliases.open.delete(target);
+    }
+  }
   let plain: unknown;
   if (isScalar(node)) plain = node.value;
   else if (isMap(node)) {

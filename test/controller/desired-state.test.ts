@@ -185,6 +185,18 @@ broken('a second YAML document in the file is named, with what to do', () => {
   assert.match(lines[0]!, /^desired-state\/test\.yml:\d+:1 \/: YAML: a second YAML document starts here \(`---`\); this file must hold exactly one document/);
 });
 
+broken('a "billion laughs" document stops at the alias expansion limit, named at the alias', () => {
+  const lines = ['a: &a [x, x, x, x, x, x, x, x, x]'];
+  for (const [name, prev] of [['b', 'a'], ['c', 'b'], ['d', 'c'], ['e', 'd'], ['f', 'e'], ['g', 'f']]) lines.push(`${name}: &${name} [${Array(9).fill(`*${prev}`).join(', ')}]`);
+  const started = process.hrtime.bigint();
+  assert.equal(problems(lines.join('\n')), [`${FILE}:3:8 /: YAML: more than 100 alias expansions (*b and the aliases inside it); write the values out instead`]);
+  assert.ok(process.hrtime.bigint() - started < 5_000_000_000n, 'refused without expanding (9^7 nodes would take minutes)');
+});
+
+broken('an alias inside the node it names is a cycle, named at the alias', () => {
+  assert.equal(problems('a: &x [1, *x]\n'), [`${FILE}:1:11 /: YAML: alias *x refers to a node that contains it (a cycle)`]);
+});
+
 broken('a binary file is refused as not text, with the position of the first bad byte', () => {
   assert.equal(problems('apiVersion: x\nki\u0000nd: y\n'), [`${FILE}:2:3 /: not a text file: a NUL byte here; a desired state is a UTF-8 YAML document`]);
   assert.equal(problems('\uFFFD\uFFFDELF'), [`${FILE}:1:1 /: not a text file: bytes that are not UTF-8 here; a desired state is a UTF-8 YAML document`]);
