@@ -40,11 +40,14 @@ export interface ApiLoadOptions {
   /** Extra Node flags for the API process only, e.g. `['--cpu-prof', '--cpu-prof-dir=/tmp/prof']` to profile it. @defaultValue none */
   apiNodeArgs?: readonly string[];
   /**
-   * Node/V8 flags for both servers, the API and the bare one, to compare a runtime setting fairly (e.g.
-   * `['--max-semi-space-size=64']`). @defaultValue none: both run as the Dockerfile runs the API
+   * Node/V8 flags for both servers, the API and the bare one, to compare a runtime setting fairly.
+   * @defaultValue {@link API_NODE_FLAGS}: both run with the flags the Dockerfile gives the API
    */
   serverNodeArgs?: readonly string[];
 }
+
+/** The Node flags of the api image's CMD (Dockerfile; test/copilot/images.test.ts checks that the two agree). */
+export const API_NODE_FLAGS: readonly string[] = ['--max-semi-space-size=64'];
 
 /** One measured run. */
 export interface LoadRow {
@@ -172,7 +175,8 @@ function printRows(rows: LoadRow[]): void {
  * Runs the benchmark and prints the figures.
  * @throws Error when a stand-in or server does not start (after stopping whatever did).
  */
-export async function benchApiLoad(o: ApiLoadOptions = {}): Promise<void> {
+export async function benchApiLoad(options: ApiLoadOptions = {}): Promise<void> {
+  const o: ApiLoadOptions = { serverNodeArgs: API_NODE_FLAGS, ...options };
   const connections = o.connections ?? 1000;
   const durationSec = o.durationSec ?? 30;
   const prefix = `bench-${randomBytes(3).toString('hex')}`;
