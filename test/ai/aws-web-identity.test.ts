@@ -11,12 +11,9 @@
  */
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
-import { createServer, type Server } from 'node:http';
-import type { AddressInfo } from 'node:net';
 import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { createDefaultHttpClient, type HttpClient } from '@azure/core-rest-pipeline';
 import { isTokenCredential, type TokenCredential } from '@azure/core-auth';
 import { Redis } from 'ioredis';
 import { startAiEmulator, type AiEmulator } from '../../devstack/emulators/azure-ai/index.ts';
@@ -26,83 +23,16 @@ import { loadConfig } from '../../services/platform/config.ts';
 import { ValidationError } from '../../services/platform/errors.ts';
 import { startTestStack, type TestStack } from '../support/stack.ts';
 import { EMULATOR_MODELS, capturedLogger, deployment } from './support/ai-harness.ts';
+import { FAKE_AUTHORITY_HOST, startStsEntraFakes, unsignedJwt, type StsEntraFakes } from '../support/sts-entra-fakes.ts';
 
 const TENANT = '00000000-0000-0000-0000-0000000000cc';
 const CLIENT = '00000000-0000-0000-0000-0000000000dd';
 const ENTRA_TOKEN_PREFIX = 'entra-token-S3CR3T-';
 
+let fakes: StsEntraFakes;
 let stack: TestStack;
 let redis: Redis;
 let emu: AiEmulator;
-let fake: Server;
-let fakeUrl: string;
-/** Lifetime the fake Entra gives its next tokens, seconds. */
-let entraExpiresInSec = 3600;
-const stsCalls: URLSearchParams[] = [];
-const stsAuth: string[] = [];
-const issuedJwts: string[] = [];
-const entraCalls: URLSearchParams[] = [];
-const entraTokens: string[] = [];
-
-function unsignedJwt(claims: Record<string, unknown>): string {
-  const b64 = (o: unknown): string => Buffer.from(JSON.stringify(o)).toString('base64url');
-  return `${b64({ alg: 'RS256', typ: 'JWT', kid: 'stand-in' })}.${b64(claims)}.c2lnbmF0dXJl`;
-}
-
-/** STS (POST / with a form body) and Entra (`/<tenant>/…`) stand-ins on one port. */
-async function startFakes(): Promise<void> {
-  fake = createServer((req, res) => {
-    const url = new URL(req.url ?? '/', 'http://fake');
-    let raw = '';
-    req.on('data', (c: Buffer) => (raw += c.toString()));
-    req.on('end', () => {
-      const json = (status: number, body: unknown): void => {
-        res.writeHead(status, { 'content-type': 'application/json' });
-        res.end(JSON.stringify(body));
-      };
-      if (url.pathname === '/' && req.method === 'POST') {
-        const form = new URLSearchParams(raw);
-        stsCalls.push(form);
-        stsAuth.push(String(req.headers.authorization ?? ''));
-        if (form.get('Action') !== 'GetWebIdentityToken' || form.get('Version') !== '2011-06-15') {
-          res.writeHead(400, { 'content-type': 'text/xml' });
-          return res.end('<ErrorResponse><Error><Type>Sender</Type><Code>InvalidAction</Code><Message>unsupported</Message></Error></ErrorResponse>');
-        }
-        const seconds = Number(form.get('DurationSeconds') ?? 300);
-        const exp = Math.floor(Date.now() / 1000) + seconds;
-        const jwt = unsignedJwt({ iss: 'https://abc.tokens.sts.global.api.aws', sub: 'arn:aws:iam::123456789012:role/worker', aud: form.get('Audience.member.1'), exp, n: issuedJwts.length, marker: 'S3CR3T-JWT' });
-        issuedJwts.push(jwt);
-        res.writeHead(200, { 'content-type': 'text/xml' });
-        return res.end(
-          `<GetWebIdentityTokenResponse xmlns="https://sts.amazonaws.com/doc/2011-06-15/"><GetWebIdentityTokenResult><WebIdentityToken>${jwt}</WebIdentityToken><Expiration>${new Date(exp * 1000).toISOString()}</Expiration></GetWebIdentityTokenResult><ResponseMetadata><RequestId>r-${issuedJwts.length}</RequestId></ResponseMetadata></GetWebIdentityTokenResponse>`,
-        );
-      }
-      if (url.pathname === `/${TENANT}/v2.0/.well-known/openid-configuration`) {
-        const base = `https://login.fake.test/${TENANT}`;
-        return json(200, { token_endpoint: `${base}/oauth2/v2.0/token`, authorization_endpoint: `${base}/oauth2/v2.0/authorize`, end_session_endpoint: `${base}/oauth2/v2.0/logout`, issuer: `${base}/v2.0`, jwks_uri: `${base}/discovery/v2.0/keys` });
-      }
-      if (url.pathname === `/${TENANT}/oauth2/v2.0/token`) {
-        const form = new URLSearchParams(raw);
-        entraCalls.push(form);
-        if (!issuedJwts.includes(form.get('client_assertion') ?? '')) return json(400, { error: 'invalid_client', error_description: 'AADSTS700211: No matching federated identity record found' });
-        const token = `${ENTRA_TOKEN_PREFIX}${entraTokens.length}`;
-        entraTokens.push(token);
-        return json(200, { token_type: 'Bearer', expires_in: entraExpiresInSec, ext_expires_in: entraExpiresInSec, access_token: token });
-      }
-      json(404, { error: 'not found' });
-    });
-  });
-  await new Promise<void>((r) => fake.listen(0, '127.0.0.1', r));
-  fakeUrl = `http://127.0.0.1:${(fake.address() as AddressInfo).port}`;
-}
-
-const rewrite: HttpClient = {
-  sendRequest(req) {
-    req.url = req.url.replace('https://login.fake.test', fakeUrl);
-    req.allowInsecureConnection = true;
-    return createDefaultHttpClient().sendRequest(req);
-  },
-};
 
 /** The credential built from configuration as a worker would, pointed at the stand-ins. */
 function credential(over: Partial<CredentialConfig> = {}): TokenCredential {
@@ -112,30 +42,28 @@ function credential(over: Partial<CredentialConfig> = {}): TokenCredential {
       APP_PROFILE: 'dev',
       AZURE_TENANT_ID: TENANT,
       AZURE_CLIENT_ID: CLIENT,
-      AZURE_AUTHORITY_HOST: 'https://login.fake.test',
+      AZURE_AUTHORITY_HOST: FAKE_AUTHORITY_HOST,
       AWS_REGION: 'eu-west-1',
-      STS_ENDPOINT: fakeUrl,
+      STS_ENDPOINT: fakes.url,
       AWS_WEB_IDENTITY_AUDIENCE: 'api://AzureADTokenExchange',
       AWS_WEB_IDENTITY_TOKEN_DURATION_SEC: 300,
       ...over,
     },
-    { sts: { credentials: { accessKeyId: 'AKIDSTANDIN', secretAccessKey: 'stand-in-S3CR3T-secret' } }, identity: { disableInstanceDiscovery: true, httpClient: rewrite } },
+    { sts: { credentials: { accessKeyId: 'AKIDSTANDIN', secretAccessKey: 'stand-in-S3CR3T-secret' } }, identity: { disableInstanceDiscovery: true, httpClient: fakes.httpClient } },
   );
   if (!isTokenCredential(c)) throw new Error('expected a TokenCredential');
   return c;
 }
 
 test.before(async () => {
-  await startFakes();
+  fakes = await startStsEntraFakes({ tenant: TENANT, roleArn: 'arn:aws:iam::123456789012:role/worker', tokenPrefix: ENTRA_TOKEN_PREFIX, extraClaims: { marker: 'S3CR3T-JWT' } });
   [stack, emu] = await Promise.all([startTestStack('ai-awswi'), startAiEmulator({ models: EMULATOR_MODELS, bearerTokens: Array.from({ length: 20 }, (_, i) => `${ENTRA_TOKEN_PREFIX}${i}`) })]);
   redis = new Redis(stack.redisUrl);
 });
 
 test.after(async () => {
   redis.disconnect();
-  const closed = new Promise((r) => fake.close(r));
-  fake.closeAllConnections();
-  await Promise.all([emu.close(), stack.close(), closed]);
+  await Promise.all([emu.close(), stack.close(), fakes.close()]);
 });
 
 const SCHEMA = { type: 'object', required: ['label'], properties: { label: { type: 'string' } } };
@@ -176,21 +104,21 @@ test('the config schema: tenant and client id required for aws-web-identity; all
 
 test('STS JWT → Entra token → model calls: parameters, SigV4, assertion type, caching, and no token in the log', async () => {
   const { logger, text } = capturedLogger();
-  const [sts0, entra0] = [stsCalls.length, entraCalls.length];
+  const [sts0, entra0] = [fakes.stsCalls.length, fakes.entraCalls.length];
   const ai = createAiCoordinator({ models: [deployment(emu.endpoint, 'v3')], credential: credential(), redis, keyPrefix: `${stack.keyPrefix}:wi`, allowInsecureConnection: true, cacheTtlSec: 0, logger });
   await ai.generateJson(ask('first'));
   await ai.generateJson(ask('second'));
-  assert.is(stsCalls.length - sts0, 1, 'one STS call for two model calls');
-  assert.is(entraCalls.length - entra0, 1, 'one Entra exchange for two model calls');
-  const sts = stsCalls[sts0]!;
+  assert.is(fakes.stsCalls.length - sts0, 1, 'one STS call for two model calls');
+  assert.is(fakes.entraCalls.length - entra0, 1, 'one Entra exchange for two model calls');
+  const sts = fakes.stsCalls[sts0]!;
   assert.equal(
     { audience: sts.get('Audience.member.1'), alg: sts.get('SigningAlgorithm'), duration: sts.get('DurationSeconds') },
     { audience: 'api://AzureADTokenExchange', alg: 'RS256', duration: '300' },
   );
-  assert.match(stsAuth[sts0]!, /^AWS4-HMAC-SHA256 Credential=AKIDSTANDIN\/\d{8}\/eu-west-1\/sts\/aws4_request/, 'SigV4 for the regional STS');
-  const entra = entraCalls[entra0]!;
+  assert.match(fakes.stsAuth[sts0]!, /^AWS4-HMAC-SHA256 Credential=AKIDSTANDIN\/\d{8}\/eu-west-1\/sts\/aws4_request/, 'SigV4 for the regional STS');
+  const entra = fakes.entraCalls[entra0]!;
   assert.is(entra.get('client_assertion_type'), 'urn:ietf:params:oauth:client-assertion-type:jwt-bearer');
-  assert.is(entra.get('client_assertion'), issuedJwts[issuedJwts.length - 1]);
+  assert.is(entra.get('client_assertion'), fakes.issuedJwts[fakes.issuedJwts.length - 1]);
   assert.is(entra.get('client_id'), CLIENT);
   assert.match(entra.get('scope') ?? '', /https:\/\/cognitiveservices\.azure\.com\/\.default/);
   const calls = emu.calls.records.filter((r) => r.route === 'chat/completions' && r.status === 200);
@@ -201,50 +129,50 @@ test('STS JWT → Entra token → model calls: parameters, SigV4, assertion type
 
 test('refresh before expiry: an Entra token inside the renewal window is fetched again; the JWT is reused until 60 s before its exp', async () => {
   // MSAL renews a cached access token 5 minutes before it expires: a 299 s token is renewed on every request.
-  entraExpiresInSec = 299;
+  fakes.entraExpiresInSec = 299;
   const c = credential();
-  const [sts0, entra0] = [stsCalls.length, entraCalls.length];
+  const [sts0, entra0] = [fakes.stsCalls.length, fakes.entraCalls.length];
   const t1 = await c.getToken('https://cognitiveservices.azure.com/.default');
   const t2 = await c.getToken('https://cognitiveservices.azure.com/.default');
   assert.ok(t1 && t2 && t1.token !== t2.token, 'a token about to expire is replaced, not reused');
   assert.ok(t2.expiresOnTimestamp > Date.now() + 290_000);
-  assert.is(entraCalls.length - entra0, 2);
-  assert.is(stsCalls.length - sts0, 1, 'the 300 s JWT is still valid beyond the 60 s margin: reused');
+  assert.is(fakes.entraCalls.length - entra0, 2);
+  assert.is(fakes.stsCalls.length - sts0, 1, 'the 300 s JWT is still valid beyond the 60 s margin: reused');
   // A 60 s JWT is inside the 60 s margin as soon as it is issued: every exchange asks STS again.
-  entraExpiresInSec = 3600;
+  fakes.entraExpiresInSec = 3600;
   const short = credential({ AWS_WEB_IDENTITY_TOKEN_DURATION_SEC: 60 });
-  const [sts1, entra1] = [stsCalls.length, entraCalls.length];
+  const [sts1, entra1] = [fakes.stsCalls.length, fakes.entraCalls.length];
   await short.getToken('https://cognitiveservices.azure.com/.default');
   const again = credential({ AWS_WEB_IDENTITY_TOKEN_DURATION_SEC: 60 });
   await again.getToken('https://cognitiveservices.azure.com/.default');
-  const presented = entraCalls.slice(entra1).map((f) => f.get('client_assertion'));
+  const presented = fakes.entraCalls.slice(entra1).map((f) => f.get('client_assertion'));
   assert.is(presented.length, 2);
   assert.ok(presented[0] !== presented[1], 'each exchange presented a freshly issued JWT');
-  assert.ok(stsCalls.length - sts1 >= 2);
-  assert.is(stsCalls[stsCalls.length - 1]!.get('DurationSeconds'), '60');
+  assert.ok(fakes.stsCalls.length - sts1 >= 2);
+  assert.is(fakes.stsCalls[fakes.stsCalls.length - 1]!.get('DurationSeconds'), '60');
   // Long-lived Entra token: cached by the credential, no new exchange.
-  const e0 = entraCalls.length;
+  const e0 = fakes.entraCalls.length;
   await short.getToken('https://cognitiveservices.azure.com/.default');
-  assert.is(entraCalls.length - e0, 0);
+  assert.is(fakes.entraCalls.length - e0, 0);
 });
 
 test('workload identity reads AZURE_FEDERATED_TOKEN_FILE and the ids from configuration', async () => {
   const dir = await mkdtemp(join(tmpdir(), 'ai-wi-'));
   try {
     const jwt = unsignedJwt({ iss: 'https://oidc.example', sub: 'system:serviceaccount:ct:worker', aud: 'api://AzureADTokenExchange', exp: Math.floor(Date.now() / 1000) + 3600 });
-    issuedJwts.push(jwt);
+    fakes.issuedJwts.push(jwt);
     const file = join(dir, 'azure-identity-token');
     await writeFile(file, jwt);
     const c = createModelCredentialFromConfig(
-      { AI_AUTH: 'workload-identity', APP_PROFILE: 'dev', AZURE_TENANT_ID: TENANT, AZURE_CLIENT_ID: CLIENT, AZURE_FEDERATED_TOKEN_FILE: file, AZURE_AUTHORITY_HOST: 'https://login.fake.test' },
-      { identity: { disableInstanceDiscovery: true, httpClient: rewrite } },
+      { AI_AUTH: 'workload-identity', APP_PROFILE: 'dev', AZURE_TENANT_ID: TENANT, AZURE_CLIENT_ID: CLIENT, AZURE_FEDERATED_TOKEN_FILE: file, AZURE_AUTHORITY_HOST: FAKE_AUTHORITY_HOST },
+      { identity: { disableInstanceDiscovery: true, httpClient: fakes.httpClient } },
     );
     assert.ok(isTokenCredential(c));
-    const e0 = entraCalls.length;
+    const e0 = fakes.entraCalls.length;
     const t = await (c as TokenCredential).getToken('https://cognitiveservices.azure.com/.default');
     assert.ok(t?.token.startsWith(ENTRA_TOKEN_PREFIX));
-    assert.is(entraCalls.length - e0, 1);
-    assert.is(entraCalls[e0]!.get('client_assertion'), jwt, 'the file JWT was presented');
+    assert.is(fakes.entraCalls.length - e0, 1);
+    assert.is(fakes.entraCalls[e0]!.get('client_assertion'), jwt, 'the file JWT was presented');
   } finally {
     await rm(dir, { recursive: true, force: true });
   }

@@ -9,80 +9,22 @@
  */
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
-import { createServer, type Server } from 'node:http';
-import type { AddressInfo } from 'node:net';
-import { createDefaultHttpClient, type HttpClient } from '@azure/core-rest-pipeline';
 import { isTokenCredential } from '@azure/core-auth';
 import { createStorageClients } from '../../controller/storage-clients.ts';
 import { loadConfig, type Config } from '../../services/platform/config.ts';
 import { ValidationError } from '../../services/platform/errors.ts';
+import { FAKE_AUTHORITY_HOST, startStsEntraFakes, type StsEntraFakes } from '../support/sts-entra-fakes.ts';
 
 const TENANT = '00000000-0000-0000-0000-0000000000ee';
 const CLIENT = '00000000-0000-0000-0000-0000000000ff';
 const ACCOUNT_URL = 'https://contenttrendskeyframes.blob.core.windows.net';
 
-let fake: Server;
-let fakeUrl: string;
-const stsCalls: URLSearchParams[] = [];
-const issuedJwts: string[] = [];
-const entraCalls: URLSearchParams[] = [];
-
-function unsignedJwt(claims: Record<string, unknown>): string {
-  const b64 = (o: unknown): string => Buffer.from(JSON.stringify(o)).toString('base64url');
-  return `${b64({ alg: 'RS256', typ: 'JWT', kid: 'stand-in' })}.${b64(claims)}.c2lnbmF0dXJl`;
-}
-
-/** STS (POST / with a form body) and Entra (`/<tenant>/…`) stand-ins on one port. */
-async function startFakes(): Promise<void> {
-  fake = createServer((req, res) => {
-    const url = new URL(req.url ?? '/', 'http://fake');
-    let raw = '';
-    req.on('data', (c: Buffer) => (raw += c.toString()));
-    req.on('end', () => {
-      const json = (status: number, body: unknown): void => {
-        res.writeHead(status, { 'content-type': 'application/json' });
-        res.end(JSON.stringify(body));
-      };
-      if (url.pathname === '/' && req.method === 'POST') {
-        const form = new URLSearchParams(raw);
-        stsCalls.push(form);
-        const exp = Math.floor(Date.now() / 1000) + Number(form.get('DurationSeconds') ?? 300);
-        const jwt = unsignedJwt({ iss: 'https://abc.tokens.sts.global.api.aws', sub: 'arn:aws:iam::123456789012:role/reconciler', aud: form.get('Audience.member.1'), exp });
-        issuedJwts.push(jwt);
-        res.writeHead(200, { 'content-type': 'text/xml' });
-        return res.end(
-          `<GetWebIdentityTokenResponse xmlns="https://sts.amazonaws.com/doc/2011-06-15/"><GetWebIdentityTokenResult><WebIdentityToken>${jwt}</WebIdentityToken><Expiration>${new Date(exp * 1000).toISOString()}</Expiration></GetWebIdentityTokenResult><ResponseMetadata><RequestId>r-${issuedJwts.length}</RequestId></ResponseMetadata></GetWebIdentityTokenResponse>`,
-        );
-      }
-      if (url.pathname === `/${TENANT}/v2.0/.well-known/openid-configuration`) {
-        const base = `https://login.fake.test/${TENANT}`;
-        return json(200, { token_endpoint: `${base}/oauth2/v2.0/token`, authorization_endpoint: `${base}/oauth2/v2.0/authorize`, end_session_endpoint: `${base}/oauth2/v2.0/logout`, issuer: `${base}/v2.0`, jwks_uri: `${base}/discovery/v2.0/keys` });
-      }
-      if (url.pathname === `/${TENANT}/oauth2/v2.0/token`) {
-        const form = new URLSearchParams(raw);
-        entraCalls.push(form);
-        if (!issuedJwts.includes(form.get('client_assertion') ?? '')) return json(400, { error: 'invalid_client', error_description: 'AADSTS700211: No matching federated identity record found' });
-        return json(200, { token_type: 'Bearer', expires_in: 3600, ext_expires_in: 3600, access_token: `entra-storage-token-${entraCalls.length}` });
-      }
-      json(404, { error: 'not found' });
-    });
-  });
-  await new Promise<void>((r) => fake.listen(0, '127.0.0.1', r));
-  fakeUrl = `http://127.0.0.1:${(fake.address() as AddressInfo).port}`;
-}
-
-const rewrite: HttpClient = {
-  sendRequest(req) {
-    req.url = req.url.replace('https://login.fake.test', fakeUrl);
-    req.allowInsecureConnection = true;
-    return createDefaultHttpClient().sendRequest(req);
-  },
-};
+let fakes: StsEntraFakes;
 
 /** Settings the stand-ins need that are not configuration (production passes none). */
 const standIns = () => ({
   sts: { credentials: { accessKeyId: 'AKIDSTANDIN', secretAccessKey: 'stand-in-secret' } },
-  identity: { disableInstanceDiscovery: true, httpClient: rewrite },
+  identity: { disableInstanceDiscovery: true, httpClient: fakes.httpClient },
 });
 
 /** A reconciler configuration (dev profile: the STS stand-in is plain http) with `extra` over the basics. */
@@ -90,13 +32,11 @@ function reconcilerConfig(extra: Record<string, string>): Config {
   return loadConfig('reconciler', { REDIS_URL: 'redis://127.0.0.1:6379', DESIRED_STATE_FILE: 'desired-state/dev.yml', AWS_REGION: 'eu-west-1', ...extra });
 }
 
-test.before(startFakes);
-
-test.after(async () => {
-  const closed = new Promise((r) => fake.close(r));
-  fake.closeAllConnections();
-  await closed;
+test.before(async () => {
+  fakes = await startStsEntraFakes({ tenant: TENANT, roleArn: 'arn:aws:iam::123456789012:role/reconciler', tokenPrefix: 'entra-storage-token-' });
 });
+
+test.after(() => fakes.close());
 
 test('AI_AUTH=aws-web-identity: the Blob client gets a storage token from Entra for an STS web identity JWT', async () => {
   const config = reconcilerConfig({
@@ -104,8 +44,8 @@ test('AI_AUTH=aws-web-identity: the Blob client gets a storage token from Entra 
     AI_AUTH: 'aws-web-identity',
     AZURE_TENANT_ID: TENANT,
     AZURE_CLIENT_ID: CLIENT,
-    AZURE_AUTHORITY_HOST: 'https://login.fake.test',
-    STS_ENDPOINT: fakeUrl,
+    AZURE_AUTHORITY_HOST: FAKE_AUTHORITY_HOST,
+    STS_ENDPOINT: fakes.url,
   });
   const storage = await createStorageClients(config, standIns());
   try {
@@ -113,15 +53,15 @@ test('AI_AUTH=aws-web-identity: the Blob client gets a storage token from Entra 
     assert.is(storage.blob.url.replace(/\/$/, ''), ACCOUNT_URL);
     const credential = storage.blob.credential;
     assert.ok(isTokenCredential(credential), 'an Entra token credential');
-    const [sts0, entra0] = [stsCalls.length, entraCalls.length];
+    const [sts0, entra0] = [fakes.stsCalls.length, fakes.entraCalls.length];
     const token = await credential.getToken('https://storage.azure.com/.default');
-    assert.is(token?.token, `entra-storage-token-${entra0 + 1}`);
-    assert.is(stsCalls.length - sts0, 1, 'one GetWebIdentityToken call');
-    assert.is(stsCalls[sts0]!.get('Audience.member.1'), 'api://AzureADTokenExchange');
-    const entra = entraCalls[entra0]!;
+    assert.is(token?.token, `entra-storage-token-${entra0}`);
+    assert.is(fakes.stsCalls.length - sts0, 1, 'one GetWebIdentityToken call');
+    assert.is(fakes.stsCalls[sts0]!.get('Audience.member.1'), 'api://AzureADTokenExchange');
+    const entra = fakes.entraCalls[entra0]!;
     assert.equal(
       [entra.get('client_id'), entra.get('client_assertion_type'), entra.get('client_assertion'), entra.get('scope')],
-      [CLIENT, 'urn:ietf:params:oauth:client-assertion-type:jwt-bearer', issuedJwts[issuedJwts.length - 1], 'https://storage.azure.com/.default'],
+      [CLIENT, 'urn:ietf:params:oauth:client-assertion-type:jwt-bearer', fakes.issuedJwts[fakes.issuedJwts.length - 1], 'https://storage.azure.com/.default'],
     );
   } finally {
     storage.destroy();
@@ -129,7 +69,7 @@ test('AI_AUTH=aws-web-identity: the Blob client gets a storage token from Entra 
 });
 
 test('a connection string (dev) needs no identity; without a Blob setting there is no Blob client', async () => {
-  const sts0 = stsCalls.length;
+  const sts0 = fakes.stsCalls.length;
   const withKey = await createStorageClients(
     reconcilerConfig({ AZURE_STORAGE_CONNECTION_STRING: 'DefaultEndpointsProtocol=http;AccountName=devstoreaccount1;AccountKey=Eby8vdM02xNOcqFlqUwJPLlmEtlCDXJ1OUzFT50uSRZ6IFsuFq2UVErCz4I6tq/K1SZFPTOtr/KBHBeksoGMGw==;BlobEndpoint=http://127.0.0.1:10000/devstoreaccount1;' }),
     standIns(),
@@ -140,7 +80,7 @@ test('a connection string (dev) needs no identity; without a Blob setting there 
   const none = await createStorageClients(reconcilerConfig({}), standIns());
   assert.is(none.blob, undefined, 'the keyframes container is not observed');
   none.destroy();
-  assert.is(stsCalls.length, sts0, 'no STS call for either');
+  assert.is(fakes.stsCalls.length, sts0, 'no STS call for either');
 });
 
 test('an account URL with AI_AUTH=key (a model key) is refused with the settings to change', async () => {
