@@ -17,7 +17,6 @@
  * entry in one Redis transaction, and a BullMQ add; every request creates a new analysis (no Idempotency-Key).
  * Everything the run wrote to Redis is deleted at the end (its own key prefix).
  */
-import { spawn, type ChildProcess } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { loadavg, tmpdir } from 'node:os';
@@ -28,6 +27,7 @@ import { Redis } from 'ioredis';
 import { createDevIssuer } from '../devstack/dev-keys.ts';
 import { freePort } from '../devstack/standins/ports.ts';
 import { startRedis } from '../devstack/standins/redis.ts';
+import { firstJsonLine, startChild, startModuleChild, type Child } from './child-process.ts';
 
 /** Options of {@link benchApiLoad} (the issue's figures by default). */
 export interface ApiLoadOptions {
@@ -71,54 +71,6 @@ export const MAX_P99_MS = 200;
 
 const BUCKET = 'bench-temp';
 const TENANT = 'bench';
-
-/** A child process that prints one JSON line when ready. */
-interface Child {
-  proc: ChildProcess;
-  stderr: () => string;
-  stop(): Promise<void>;
-}
-
-function startChild(args: string[], env: Record<string, string>, stdout: 'pipe' | 'ignore', nodeArgs: readonly string[] = []): Child {
-  const proc = spawn(process.execPath, ['--no-warnings', ...nodeArgs, '--import', 'tsx', ...args], {
-    env: { PATH: process.env.PATH ?? '', HOME: process.env.HOME ?? '', ...env },
-    stdio: ['ignore', stdout, 'pipe'],
-  });
-  let err = '';
-  proc.stderr?.on('data', (b: Buffer) => (err = (err + b.toString()).slice(-4000)));
-  return {
-    proc,
-    stderr: () => err,
-    stop: async () => {
-      if (proc.exitCode !== null || proc.signalCode !== null) return;
-      const exited = new Promise((resolve) => proc.once('exit', resolve));
-      proc.kill('SIGTERM');
-      const timer = setTimeout(() => proc.kill('SIGKILL'), 10_000);
-      await exited;
-      clearTimeout(timer);
-    },
-  };
-}
-
-/** Resolves with the first JSON line the child prints. */
-function firstJsonLine(child: Child, what: string, timeoutMs = 30_000): Promise<Record<string, unknown>> {
-  return new Promise((resolve, reject) => {
-    let out = '';
-    const timer = setTimeout(() => reject(new Error(`${what} did not start in ${timeoutMs} ms: ${child.stderr()}`)), timeoutMs);
-    child.proc.stdout?.on('data', (b: Buffer) => {
-      out += b.toString();
-      const line = out.split('\n').find((l) => l.startsWith('{'));
-      if (line) {
-        clearTimeout(timer);
-        resolve(JSON.parse(line) as Record<string, unknown>);
-      }
-    });
-    child.proc.once('exit', (code) => {
-      clearTimeout(timer);
-      reject(new Error(`${what} exited with ${code}: ${child.stderr()}`));
-    });
-  });
-}
 
 async function waitHealthy(url: string, what: string, child: Child): Promise<void> {
   const deadline = Date.now() + 30_000;
@@ -184,7 +136,7 @@ export async function benchApiLoad(options: ApiLoadOptions = {}): Promise<void> 
   const redis = await startRedis();
   const children: Child[] = [];
   try {
-    const s3 = startChild(['--input-type=module', '-e', `import { startS3 } from './devstack/standins/s3.ts'; const s = await startS3(['${BUCKET}']); console.log(JSON.stringify({ endpoint: s.endpoint })); process.once('SIGTERM', () => s.close().then(() => process.exit(0)));`], {}, 'pipe');
+    const s3 = startModuleChild(`import { startS3 } from './devstack/standins/s3.ts'; const s = await startS3(['${BUCKET}']); console.log(JSON.stringify({ endpoint: s.endpoint })); process.once('SIGTERM', () => s.close().then(() => process.exit(0)));`);
     children.push(s3);
     const s3Endpoint = String((await firstJsonLine(s3, 's3rver')).endpoint);
 

@@ -12,7 +12,6 @@
  *    end-to-end time from enqueue to the `succeeded` record, and vision calls per video before dedupe (keyframe
  *    candidates), after dedupe, and actually sent (counted by the emulator). Target: 60 s 1080p in < 30 s.
  */
-import { spawn, type ChildProcess } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { createReadStream, createWriteStream } from 'node:fs';
 import { mkdir, mkdtemp, readdir, rm, stat } from 'node:fs/promises';
@@ -35,6 +34,7 @@ import { startDevStack } from '../devstack/stack.ts';
 import { SAMPLES_DIR, samplePath } from '../devstack/samples.ts';
 import { S3RVER_CREDENTIALS } from '../devstack/standins/s3.ts';
 import { deleteKeysWithPrefix } from '../devstack/standins/redis.ts';
+import { firstJsonLine, startModuleChild } from './child-process.ts';
 import { make1080pClip } from './keyframes.ts';
 
 const MIB = 1024 * 1024;
@@ -67,31 +67,15 @@ export interface PipelineBenchRow {
 
 /** Starts s3rver in a child process (its memory is not ours); resolves with its endpoint and a stop function. */
 async function startS3Child(bucket: string): Promise<{ endpoint: string; stop(): Promise<void> }> {
-  const script =
-    "import { startS3 } from './devstack/standins/s3.ts';" +
-    `const s = await startS3([${JSON.stringify(bucket)}]);` +
-    "process.stdout.write(JSON.stringify({ endpoint: s.endpoint }) + '\\n');" +
-    "process.stdin.resume(); process.stdin.on('end', async () => { await s.close(); process.exit(0); });";
-  const child: ChildProcess = spawn(process.execPath, ['--no-warnings', '--import', 'tsx', '--input-type=module', '-e', script], { stdio: ['pipe', 'pipe', 'inherit'] });
-  const endpoint = await new Promise<string>((resolve, reject) => {
-    let out = '';
-    child.stdout!.on('data', (b: Buffer) => {
-      out += b.toString();
-      const m = /\{"endpoint":"([^"]+)"\}/.exec(out);
-      if (m?.[1]) resolve(m[1]);
-    });
-    child.once('exit', (code) => reject(new Error(`s3rver child exited (${code}) before starting`)));
-  });
-  return {
-    endpoint,
-    stop: async () => {
-      const exited = new Promise((r) => child.once('exit', r));
-      child.stdin!.end();
-      const t = setTimeout(() => child.kill('SIGKILL'), 10_000);
-      await exited;
-      clearTimeout(t);
-    },
-  };
+  const child = startModuleChild(
+    `import { startS3 } from './devstack/standins/s3.ts'; const s = await startS3([${JSON.stringify(bucket)}]); console.log(JSON.stringify({ endpoint: s.endpoint })); process.once('SIGTERM', () => s.close().then(() => process.exit(0)));`,
+  );
+  try {
+    return { endpoint: String((await firstJsonLine(child, 's3rver')).endpoint), stop: () => child.stop() };
+  } catch (err) {
+    await child.stop();
+    throw err;
+  }
 }
 
 /** Writes `bytes` of random data (a 1 MiB random block repeated with a counter, so no two MiB are equal). */
