@@ -2,7 +2,8 @@
  * `trendctl lint -f desired-state/<env>.yml [--copilot-dir DIR]`: validates the document, then lists every
  * contradiction with the Copilot manifests of its environment (`lint/manifest-contradictions.ts`), each as
  * `desired file:line:column /pointer ↔ manifest file:line:column /pointer: message`. Exit 0 clean, 1 problems
- * (or an invalid document or unreadable manifests).
+ * (or an invalid document, unreadable manifests, or an environment that `copilot/environments/` lacks:
+ * `lint/environment.ts`).
  */
 import { readFile } from 'node:fs/promises';
 import { join, resolve } from 'node:path';
@@ -11,6 +12,7 @@ import { ValidationError } from '../../services/platform/errors.ts';
 import { loadCopilotApp } from '../../services/platform/copilot-manifests.ts';
 import { parseYamlSource } from '../../services/platform/yaml-source.ts';
 import { lintAgainstManifests } from '../lint/manifest-contradictions.ts';
+import { unknownEnvironmentProblem } from '../lint/environment.ts';
 import type { Command } from './command.ts';
 import { interpolationVars } from './runtime.ts';
 
@@ -38,9 +40,13 @@ export const lintCommand: Command = {
       const app = loadCopilotApp(root);
       if (app.problems.length > 0) throw new ValidationError(`cannot read the Copilot manifests under ${resolve(root)}:`, app.problems);
       if (app.services.length === 0) throw new ValidationError(`no Copilot services under ${resolve(root)}`, [{ where: `${root}/copilot`, message: 'no <service>/manifest.yml found' }]);
-      const findings = lintAgainstManifests(desired, parseYamlSource(text, file), app, vars);
+      const source = parseYamlSource(text, file);
+      const copilotDir = root === '.' ? 'copilot' : join(root, 'copilot');
+      const unknownEnv = unknownEnvironmentProblem(desired, source, app, copilotDir);
+      if (unknownEnv) throw new ValidationError(`cannot lint ${file}: its environment has no Copilot environment manifest`, [unknownEnv]);
+      const findings = lintAgainstManifests(desired, source, app, vars);
       // Manifest paths under the root as the user gave it, like the desired-state file's.
-      const rel = (w: string): string => (root === '.' ? w : w.replace(/^copilot\//, `${join(root, 'copilot')}/`));
+      const rel = (w: string): string => (root === '.' ? w : w.replace(/^copilot\//, `${copilotDir}/`));
       for (const f of findings) ctx.stdout.write(`${f.desired} ↔ ${rel(f.manifest)}: ${f.message}\n`);
       const n = findings.length;
       (n === 0 ? ctx.stdout : ctx.stderr).write(n === 0 ? `ok: ${file} agrees with the Copilot manifests (environment ${desired.metadata.environment})\n` : `${n} contradiction${n === 1 ? '' : 's'} between ${file} and the Copilot manifests (environment ${desired.metadata.environment})\n`);

@@ -7,7 +7,8 @@
  *    document;
  * 2. `${VAR}` / `${VAR:-default}` interpolation of string scalars (Copilot's convention);
  * 3. JSON Schema (`schemas/desired-state.schema.json`, ajv): unknown keys point at the key;
- * 4. semantic rules the schema cannot express (`desired-state/semantic-checks.ts`).
+ * 4. semantic rules the schema cannot express (`desired-state/semantic-checks.ts`), and, for a file named
+ *    `desired-state/<env>.yml`, `metadata.environment` must be `<env>` (`desired-state/file-environment.ts`).
  * Stage 1 failures stop there (positions after a syntax error are unreliable); stages 2–4 all run.
  */
 import { readFile, stat } from 'node:fs/promises';
@@ -20,6 +21,7 @@ import { parseJsonPointer, parseYamlSource, jsonPointer, type PathSegment, type 
 import { interpolateValue } from './desired-state/interpolate.ts';
 import { schemaFindings, type Finding } from './desired-state/schema-errors.ts';
 import { semanticFindings } from './desired-state/semantic-checks.ts';
+import { ENVIRONMENT_POINTER, fileEnvironmentFindings } from './desired-state/file-environment.ts';
 import type { DesiredState } from './desired-state/types.ts';
 
 export type * from './desired-state/types.ts';
@@ -98,6 +100,7 @@ function notText(text: string): { line: number; column: number; message: string 
  * Parses and validates a desired-state document held in memory.
  * @param text the YAML source.
  * @param file the name used in problem locations (as the user wrote it, e.g. `desired-state/dev.yml`).
+ *   A name `…/desired-state/<env>.yml` also requires `metadata.environment` to be `<env>`.
  * @param vars variables for interpolation (`Config.interpolationEnv`).
  * @returns the document with schema defaults applied (e.g. each model's `apiVersion`).
  * @throws ValidationError (code `invalid_desired_state`) listing every problem, each `where` being
@@ -125,6 +128,8 @@ export function parseDesiredState(text: string, file: string, vars: Readonly<Rec
   const findings: Finding[] = [];
   if (!validateSchema(data)) findings.push(...schemaFindings(validateSchema.errors ?? []));
   findings.push(...semanticFindings(data));
+  // The file name's environment, unless the value is already wrong by itself.
+  if (!findings.some((f) => f.pointer === ENVIRONMENT_POINTER)) findings.push(...fileEnvironmentFindings(data, file));
   const unresolved = new Set(problems.map((p) => p.pointer));
   for (const f of findings) {
     if (unresolved.has(f.pointer)) continue; // the interpolation problem already explains this value

@@ -2,6 +2,11 @@ import { suite } from 'uvu';
 import * as assert from 'uvu/assert';
 import { loadDesiredState, parseDesiredState, parseDurationMs, formatDurationMs } from '../../services/platform/desired-state.ts';
 import { ValidationError } from '../../services/platform/errors.ts';
+import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { PassThrough } from 'node:stream';
+import { main } from '../../controller/cli/main.ts';
 
 /** A small valid document; tests change single lines so every expected line:column is easy to check by eye. */
 const BASE = [
@@ -232,6 +237,68 @@ broken('a missing file is a ValidationError naming it', async () => {
   }
 });
 
+const fileEnv = suite('desired-state/<env>.yml: metadata.environment must be <env>');
+const fileEnvTmp: string[] = [];
+fileEnv.after(() => {
+  for (const d of fileEnvTmp) rmSync(d, { recursive: true, force: true });
+});
+
+/** Line 3 of BASE with another environment; its value starts at column 47. */
+const envLine = (env: string): string => `metadata: { app: content-trends, environment: ${env} }`;
+
+fileEnv('another environment in desired-state/<env>.yml is an error naming file, line:column, path, found and expected', () => {
+  assert.equal(problems(edit(3, envLine('dev'))), [
+    `${FILE}:3:47 /metadata/environment: is "dev" but the file test.yml is the desired state of environment "test" (desired-state/<env>.yml): expected "test"`,
+  ]);
+});
+
+fileEnv('an absolute path counts (the manifests load /app/desired-state/${COPILOT_ENVIRONMENT_NAME}.yml); an interpolated value is compared', () => {
+  const file = '/app/desired-state/staging.yml';
+  assert.throws(() => parseDesiredState(edit(3, envLine('test')), file, {}), (e: unknown) =>
+    e instanceof ValidationError && e.problems.map((p) => `${p.where}: ${p.message}`).join('\n') ===
+      `${file}:3:47 /metadata/environment: is "test" but the file staging.yml is the desired state of environment "staging" (desired-state/<env>.yml): expected "staging"`);
+  assert.is(parseDesiredState(edit(3, envLine('"${ENV}"')), file, { ENV: 'staging' }).metadata.environment, 'staging');
+});
+
+fileEnv('the problem joins the others, in source order', () => {
+  assert.equal(problems(edit(3, envLine('dev')).replace('interval: 30s', 'interval: soon')), [
+    `${FILE}:3:47 /metadata/environment: is "dev" but the file test.yml is the desired state of environment "test" (desired-state/<env>.yml): expected "test"`,
+    `${FILE}:5:42 /spec/management/interval: invalid duration "soon": use Go syntax like 60s, 5m, 1h30m`,
+  ]);
+});
+
+fileEnv('a value the schema refuses gets the schema\'s problem only', () => {
+  const p = problems(edit(3, envLine('Test')));
+  assert.is(p.length, 1, p.join('\n'));
+  assert.match(p[0]!, new RegExp(`^${FILE}:3:47 /metadata/environment: must match pattern`));
+});
+
+fileEnv('file names outside the desired-state/<env>.yml pattern carry no expectation', () => {
+  for (const file of ['staging.yml', 'fixtures/staging.yml', 'desired-state/staging.backup.yml', 'desired-state/staging.yaml', 'desired-state/Staging.yml']) {
+    assert.is(parseDesiredState(edit(3, envLine('dev')), file, {}).metadata.environment, 'dev', file);
+  }
+});
+
+fileEnv('trendctl validate: a copy of dev.yml saved as desired-state/staging.yml is exit 1 with the problem', async () => {
+  const dir = mkdtempSync(join(tmpdir(), 'ct-file-env-'));
+  fileEnvTmp.push(dir);
+  mkdirSync(join(dir, 'desired-state'));
+  const file = join(dir, 'desired-state', 'staging.yml');
+  writeFileSync(file, readFileSync('desired-state/dev.yml', 'utf8'));
+  const stdout = new PassThrough();
+  const stderr = new PassThrough();
+  let out = '';
+  let err = '';
+  stdout.on('data', (b: Buffer) => (out += b.toString()));
+  stderr.on('data', (b: Buffer) => (err += b.toString()));
+  const code = await main(['validate', '-f', file], {}, { stdout, stderr, isTTY: false });
+  assert.is(code, 1, out);
+  assert.is(out, '');
+  assert.is(err, `invalid desired state ${file} (1 problem):\n  - ${file}:8:16 /metadata/environment: is "dev" but the file staging.yml is the desired state of environment "staging" (desired-state/<env>.yml): expected "staging"\n`);
+  writeFileSync(join(dir, 'desired-state', 'dev.yml'), readFileSync('desired-state/dev.yml', 'utf8'));
+  assert.is(await main(['validate', '-f', join(dir, 'desired-state', 'dev.yml')], {}, { stdout, stderr, isTTY: false }), 0);
+});
+
 const durations = suite('parseDurationMs');
 
 durations('Go-style durations', () => {
@@ -253,4 +320,5 @@ durations('formatDurationMs is the short form', () => {
 
 real.run();
 broken.run();
+fileEnv.run();
 durations.run();

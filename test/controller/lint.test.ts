@@ -115,4 +115,21 @@ cases('fixed count in the manifest vs a range in the desired state; an invalid d
   assert.match(b.err, new RegExp(`${bad}:\\d+:\\d+ /spec/ecs/services/worker/autoscaling/max`));
 });
 
+cases('an environment that copilot/environments/ lacks is exit 1 naming it and the ones that exist (not a lint of the base manifests)', async () => {
+  const root = mkdtempSync(join(tmpdir(), 'ct-lint-'));
+  tmp.push(root);
+  const qa = join(root, 'qa.yml');
+  writeFileSync(qa, replaceOnce(readFileSync('desired-state/dev.yml', 'utf8'), '  environment: dev\n', '  environment: qa\n'));
+  const r = await lint(['-f', qa]);
+  assert.is(r.code, 1, r.out);
+  assert.is(r.out, '');
+  assert.is(r.err, `cannot lint ${qa}: its environment has no Copilot environment manifest\n  - ${qa}:8:16 /metadata/environment: no Copilot environment "qa": copilot/environments/ has dev, production, staging (each <env>/manifest.yml)\n`);
+
+  cpSync('copilot', join(root, 'copilot'), { recursive: true });
+  rmSync(join(root, 'copilot/environments/staging'), { recursive: true });
+  const s = await lint(['-f', 'desired-state/staging.yml', '--copilot-dir', root]);
+  assert.is(s.code, 1, s.out);
+  assert.is(s.err, `cannot lint desired-state/staging.yml: its environment has no Copilot environment manifest\n  - desired-state/staging.yml:8:16 /metadata/environment: no Copilot environment "staging": ${join(root, 'copilot')}/environments/ has dev, production (each <env>/manifest.yml)\n`);
+});
+
 cases.run();
