@@ -3,6 +3,8 @@
  * s3rver answers 501 to bucket lifecycle, encryption, public-access-block and policy calls
  * (reference/standin-pitfalls.md §1); with `bucketConfig` the bucket-configuration stand-in
  * (devstack/emulators/s3-bucket-config) runs in front of it and serves those, and `endpoint` is its address.
+ * That stand-in also checks presigned URLs signed with s3rver's key as S3 does: s3rver stores a presigned PUT of any
+ * size or type, and accepts a changed signature, where S3 answers 403 SignatureDoesNotMatch.
  */
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
@@ -52,7 +54,7 @@ export async function startS3(buckets: string[] = [], o: S3Options = {}): Promis
   let bucketConfig: S3BucketConfigStandIn | undefined;
   if (o.bucketConfig) {
     const newBucketDefaults = typeof o.bucketConfig === 'object' ? o.bucketConfig.newBucketDefaults : true;
-    bucketConfig = await startS3BucketConfig({ upstream: s3rverEndpoint, newBucketDefaults }).catch(async (err: unknown) => {
+    bucketConfig = await startS3BucketConfig({ upstream: s3rverEndpoint, newBucketDefaults, presignCredentials: S3RVER_CREDENTIALS }).catch(async (err: unknown) => {
       await stopS3rver();
       throw err;
     });

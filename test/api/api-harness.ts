@@ -94,8 +94,8 @@ function logSink(lines: string[]): Writable {
  * @param name short test-file name (part of the Redis key prefix).
  */
 export async function startApiHarness(name: string, o: HarnessOptions = {}): Promise<ApiHarness> {
-  const stack = await startTestStack(name, { s3Buckets: [TEST_BUCKET], ...(o.blob ? { blob: true } : {}) });
-  // s3rver accepts any signature, but the SDK needs some credentials to sign with.
+  const stack = await startTestStack(name, { s3Buckets: [TEST_BUCKET], s3BucketConfig: true, ...(o.blob ? { blob: true } : {}) });
+  // s3rver's development key: the S3 stand-in checks presigned URLs signed with it as S3 does (signed headers included).
   process.env.AWS_ACCESS_KEY_ID ??= 'S3RVER';
   process.env.AWS_SECRET_ACCESS_KEY ??= 'S3RVER';
   const issuer = o.issuer ?? (await createDevIssuer());

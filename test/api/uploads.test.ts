@@ -48,6 +48,23 @@ uploads('signs Content-Type and Content-Length into the URL, valid 900 s, with n
   assert.ok(url.pathname.startsWith(`/${TEST_BUCKET}/uploads/acme/`));
 });
 
+uploads('S3 refuses a PUT with another size or type than the ticket (403 SignatureDoesNotMatch) and stores nothing', async () => {
+  const r = await h.call('POST', '/v1/uploads', { token: write, body: { contentType: 'video/mp4', bytes: 1000 } });
+  const t = dataOf<Ticket>(r);
+  for (const [headers, body] of [
+    [{ 'Content-Type': 'video/mp4' }, randomBytes(1001)],
+    [{ 'Content-Type': 'text/html' }, randomBytes(1000)],
+  ] as const) {
+    const put = await fetch(t.uploadUrl, { method: 'PUT', headers, body });
+    assert.is(put.status, 403);
+    assert.match(await put.text(), /<Code>SignatureDoesNotMatch<\/Code>/);
+  }
+  const missing = await h.s3.send(new HeadObjectCommand({ Bucket: TEST_BUCKET, Key: t.videoKey })).then(() => 'stored', (e: Error) => e.name);
+  assert.is(missing, 'NotFound');
+  const ok = await fetch(t.uploadUrl, { method: 'PUT', headers: t.headers, body: randomBytes(1000) });
+  assert.is(ok.status, 200, 'the ticket still works with the signed size and type');
+});
+
 uploads('each tenant gets keys under its own prefix', async () => {
   const other = await h.token('analyses:write', { tenant_id: 'globex' });
   const r = await h.call('POST', '/v1/uploads', { token: other, body: { contentType: 'video/quicktime', bytes: 10 } });

@@ -255,4 +255,20 @@ standIn('faults: a throttled or failing configuration call answers 503 SlowDown 
   assert.is((await s3.send(new GetBucketEncryptionCommand({ Bucket: BUCKET }))).$metadata.httpStatusCode, 200, 'the fault was used up');
 });
 
+standIn('a presigned URL is checked as S3 checks it: the signature, and the values of the headers it signed', async () => {
+  const put = new PutObjectCommand({ Bucket: BUCKET, Key: 'uploads/t/clip one.mp4', ContentType: 'video/mp4', ContentLength: 8 });
+  const url = await getSignedUrl(s3, put, { expiresIn: 300, signableHeaders: new Set(['content-type', 'content-length']) });
+  const send = (headers: Record<string, string>, body: Buffer, at = url): Promise<Response> => fetch(at, { method: 'PUT', headers, body });
+  const refused = async (res: Response): Promise<string> => `${res.status} ${/<Code>([^<]+)<\/Code>/.exec(await res.text())?.[1]}`;
+  assert.is(await refused(await send({ 'content-type': 'video/mp4' }, Buffer.alloc(9))), '403 SignatureDoesNotMatch', 'another size');
+  assert.is(await refused(await send({ 'content-type': 'image/png' }, Buffer.alloc(8))), '403 SignatureDoesNotMatch', 'another type');
+  assert.is(await refused(await send({}, Buffer.alloc(8))), '403 SignatureDoesNotMatch', 'a signed header missing');
+  const tampered = url.replace(/X-Amz-Signature=([0-9a-f])/, (_m, c: string) => `X-Amz-Signature=${c === '0' ? '1' : '0'}`);
+  assert.is(await refused(await send({ 'content-type': 'video/mp4' }, Buffer.alloc(8), tampered)), '403 SignatureDoesNotMatch', 'a changed signature');
+  const ok = await send({ 'content-type': 'video/mp4' }, Buffer.from('8 bytes!'));
+  assert.is(ok.status, 200, await ok.text());
+  const got = await fetch(await getSignedUrl(s3, new GetObjectCommand({ Bucket: BUCKET, Key: 'uploads/t/clip one.mp4' }), { expiresIn: 300 }));
+  assert.is(await got.text(), '8 bytes!', 'a presigned GET (no signed headers but host) passes the check');
+});
+
 standIn.run();

@@ -2,7 +2,9 @@
  * The S3 bucket-configuration stand-in: an HTTP server in front of s3rver that serves the bucket subresources
  * s3rver answers 501 NotImplemented to (reference/standin-pitfalls.md §1): `?lifecycle`, `?encryption`,
  * `?publicAccessBlock` and `?policy` (GET, PUT, DELETE on a path-style bucket URL), in S3's wire formats and
- * with S3's error codes, and forwards every other request to s3rver untouched (see `proxy.ts`).
+ * with S3's error codes, and forwards every other request to s3rver untouched (see `proxy.ts`). With
+ * `presignCredentials`, a presigned URL is first checked as S3 checks it, signed header values included
+ * (`presigned-url.ts`): s3rver does not.
  *
  * Authentication and bucket existence stay s3rver's: a configuration request is first sent to s3rver as is.
  * s3rver checks the credentials and that the bucket exists before it reaches its "not implemented" branch
@@ -24,6 +26,7 @@ import { encryptionXml, parseEncryption } from './encryption.ts';
 import { parsePublicAccessBlock, publicAccessBlockXml } from './public-access-block.ts';
 import { checkPolicy } from './policy.ts';
 import { verifyChecksum } from './checksum.ts';
+import { checkPresignedUrl, isPresignedV4, type PresignCredentials } from './presigned-url.ts';
 
 /** Options of {@link startS3BucketConfig}. */
 export interface S3BucketConfigOptions {
@@ -37,6 +40,11 @@ export interface S3BucketConfigOptions {
   newBucketDefaults?: boolean;
   /** Largest configuration body accepted, bytes (larger: 400 MaxMessageLengthExceeded). @defaultValue 1048576 */
   maxBodyBytes?: number;
+  /**
+   * The upstream's access key: presigned URLs signed with it are checked as S3 checks them, signed headers included
+   * (presigned-url.ts), before they are forwarded. @defaultValue none: presigned URLs are forwarded unchecked
+   */
+  presignCredentials?: PresignCredentials;
 }
 
 /** A running stand-in. */
@@ -207,16 +215,27 @@ export async function startS3BucketConfig(o: S3BucketConfigOptions): Promise<S3B
     send(res, operate(r, req, body));
   }
 
+  function forward(req: IncomingMessage, res: ServerResponse): void {
+    const bucket = plainBucket(req);
+    upstream.stream(req, res, (status) => {
+      // A bucket deleted or created through the stand-in starts over with the new-bucket defaults.
+      if (bucket !== undefined && ((req.method === 'DELETE' && status === 204) || (req.method === 'PUT' && status === 200))) store.forget(bucket);
+    });
+  }
+
   const server = createServer((req, res) => {
     const r = route(req);
-    if (!r) {
-      const bucket = plainBucket(req);
-      upstream.stream(req, res, (status) => {
-        // A bucket deleted or created through the stand-in starts over with the new-bucket defaults.
-        if (bucket !== undefined && ((req.method === 'DELETE' && status === 204) || (req.method === 'PUT' && status === 200))) store.forget(bucket);
-      });
+    if (!r && o.presignCredentials && isPresignedV4(req)) {
+      checkPresignedUrl(req, o.presignCredentials).then(
+        () => forward(req, res),
+        (err: unknown) => {
+          req.resume(); // the body is not wanted: read it off so the answer reaches the client
+          fail(res, err instanceof S3Error ? err : new S3Error('InternalError', 500, `stand-in: ${err instanceof Error ? err.message : String(err)}`));
+        },
+      );
       return;
     }
+    if (!r) return forward(req, res);
     handleConfig(r, req, res).catch((err: unknown) => {
       if (err instanceof S3Error) return fail(res, err);
       if (err instanceof BodyTooLargeError) return fail(res, new S3Error('MaxMessageLengthExceeded', 400, 'Your request was too big.'));
