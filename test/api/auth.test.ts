@@ -144,6 +144,20 @@ badTokens('no tenant claim', async () => {
   await expectInvalid(t, /tenant_id/);
 });
 
+badTokens('a tenant claim that is not a string names the claim, not a missing tenant', async () => {
+  const cases: Array<[Record<string, unknown>, string]> = [
+    [{ tenant_id: 42 }, 'the token claim tenant_id must be a string (got number)'],
+    [{ tenant_id: null, tid: 'entra-tenant' }, 'the token claim tenant_id must be a string (got null)'],
+    [{ tenant_id: undefined, tid: ['a'] }, 'the token claim tid must be a string (got array)'],
+  ];
+  for (const [claims, message] of cases) {
+    const r = await h.call('GET', '/v1/openapi.json', { token: await token('', claims) });
+    assert.is(r.status, 401, message);
+    assert.is(errorOf(r).code, 'invalid_token');
+    assert.is(errorOf(r).message, message);
+  }
+});
+
 badTokens('a tenant id that is unsafe in storage keys', async () => {
   await expectInvalid(await token('', { tenant_id: '../other' }), /tenant_id/);
   for (const tenant_id of ['.', '..', '.hidden']) await expectInvalid(await token('', { tenant_id }), /tenant_id/);

@@ -48,13 +48,25 @@ function readTier(payload: JWTPayload): Tier {
 }
 
 /**
+ * The tenant: `tenant_id` when the token has it (present means any value but `undefined`, so a `null` or a number
+ * is an error rather than a reason to look at `tid`), else `tid`.
+ * @throws AuthError 401 `invalid_token` naming the claim read when neither is there, it is not a string, or it does
+ *   not match {@link TENANT_ID_PATTERN}.
+ */
+function readTenant(payload: JWTPayload): string {
+  const claim = payload.tenant_id !== undefined ? 'tenant_id' : payload.tid !== undefined ? 'tid' : undefined;
+  if (claim === undefined) throw invalid('the token has no tenant_id (or tid) claim');
+  const tenant = payload[claim];
+  if (typeof tenant !== 'string') throw invalid(`the token claim ${claim} must be a string (got ${tenant === null ? 'null' : Array.isArray(tenant) ? 'array' : typeof tenant})`);
+  if (!TENANT_ID_PATTERN.test(tenant)) throw invalid(`the token claim ${claim} must be 1-128 characters of A-Z a-z 0-9 . _ -, starting with a letter or digit`);
+  return tenant;
+}
+
+/**
  * Reads the caller from a verified claims set.
  * @throws AuthError 401 `invalid_token` when `sub` or the tenant claim is missing or malformed.
  */
 export function principalFromClaims(payload: JWTPayload): Principal {
   if (typeof payload.sub !== 'string' || payload.sub.length === 0) throw invalid('the token has no sub claim');
-  const tenant = payload.tenant_id ?? payload.tid;
-  if (typeof tenant !== 'string') throw invalid('the token has no tenant_id (or tid) claim');
-  if (!TENANT_ID_PATTERN.test(tenant)) throw invalid('the token claim tenant_id must be 1-128 characters of A-Z a-z 0-9 . _ -, starting with a letter or digit');
-  return { subject: payload.sub, tenantId: tenant, scopes: readScopes(payload), tier: readTier(payload) };
+  return { subject: payload.sub, tenantId: readTenant(payload), scopes: readScopes(payload), tier: readTier(payload) };
 }
