@@ -10,8 +10,14 @@
  *
  * Query parameters arrive as strings, so they are checked by a second Ajv instance with `coerceTypes` (a
  * `?limit=20` becomes the integer 20 when the schema says integer; Ajv docs, "Coercing data types"). Bodies never
- * go through it: `"20"` in a JSON body stays a type error. A query parameter the operation does not declare, or
- * one given twice, is a problem like any other.
+ * go through it: `"20"` in a JSON body stays a type error. A query parameter the operation does not declare is
+ * "not an allowed field"; none of the document's query parameters is an array, so a declared one given twice
+ * (`?limit=5&limit=6`) is "is given more than once" rather than a type error.
+ *
+ * A declared header parameter sent on more than one header line is "is given more than once" (read from Node's
+ * `headersDistinct`: for headers it does not know, Node joins repeated lines with ", ", which would otherwise look
+ * like one malformed value). One sent with an empty value is "is empty", not absent: an empty `Idempotency-Key`
+ * must not silently turn idempotency off.
  */
 import { readFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
@@ -184,7 +190,7 @@ export class RequestValidators {
    * Compiles the validator of `operationId`. The returned function throws ValidationError (400 `validation_failed`,
    * `details.problems[{ where: 'body.videoKey' | 'path.id' | 'header.Idempotency-Key' | 'query.limit', message }]`).
    * `T` must describe what the operation's schemas guarantee; the cast happens here, once.
-   * @throws Error when the document has no such operation.
+   * @throws Error when the document has no such operation, or one of its query parameters is an array.
    */
   validator<T>(operationId: string): RequestValidator<T> {
     const op = this.operations.get(operationId);
@@ -210,6 +216,11 @@ export class RequestValidators {
     };
     const validate: ValidateFunction = this.ajv.compile(schema);
     const queryParams = params.filter((p) => p.param.in === 'query');
+    for (const { param, schemaRef } of queryParams) {
+      const schema = resolvePointer(this.document, schemaRef.slice(DOCUMENT_ID.length + 1)) as { type?: unknown };
+      // A repeated query parameter is refused below, so an array parameter could never be sent.
+      if (schema.type === 'array') throw new Error(`${OPENAPI_PATH}: ${operationId} query parameter ${param.name} is an array; repeated query parameters are not supported`);
+    }
     const validateQuery: ValidateFunction = this.queryAjv.compile({
       type: 'object',
       properties: {
@@ -222,17 +233,28 @@ export class RequestValidators {
       },
     });
     const headerNames = params.filter((p) => p.param.in === 'header').map((p) => p.param.name);
+    const queryNames = queryParams.map((p) => p.param.name);
     return (ctx) => {
+      // Problems found before the schemas run; schema problems at the same place would only repeat them.
+      const problems: Problem[] = [];
       const header: Record<string, string> = {};
       for (const name of headerNames) {
-        const v = ctx.get(name);
-        if (v !== '') header[name] = v;
+        const values = ctx.req.headersDistinct[name.toLowerCase()];
+        if (values === undefined) continue;
+        if (values.length > 1) problems.push({ where: `header.${name}`, message: 'is given more than once' });
+        else if (values[0] === '') problems.push({ where: `header.${name}`, message: 'is empty' });
+        else if (values[0] !== undefined) header[name] = values[0];
       }
-      const parts: RequestParts = { body: ctx.request.body ?? {}, path: { ...ctx.params }, header, query: { ...ctx.query } };
-      const problems: Problem[] = [];
-      if (!validate(parts)) problems.push(...(validate.errors ?? []).map(toProblem));
-      // Coerces parts.query in place; a repeated parameter stays an array and fails its scalar type.
-      if (!validateQuery(parts)) problems.push(...(validateQuery.errors ?? []).map(toProblem));
+      const query: Record<string, unknown> = { ...ctx.query };
+      for (const name of queryNames) {
+        if (Array.isArray(query[name])) problems.push({ where: `query.${name}`, message: 'is given more than once' });
+      }
+      const reported = new Set(problems.map((p) => p.where));
+      const fresh = (errors: ErrorObject[] | null | undefined): Problem[] => (errors ?? []).map(toProblem).filter((p) => !reported.has(p.where));
+      const parts: RequestParts = { body: ctx.request.body ?? {}, path: { ...ctx.params }, header, query };
+      if (!validate(parts)) problems.push(...fresh(validate.errors));
+      // Coerces parts.query in place.
+      if (!validateQuery(parts)) problems.push(...fresh(validateQuery.errors));
       if (problems.length > 0) {
         throw new ValidationError(`the request is invalid (${problems.length} problem${problems.length === 1 ? '' : 's'})`, problems);
       }

@@ -1,16 +1,19 @@
 /**
  * POST /v1/analyses and GET /v1/analyses/:id: body validation with field paths, tenant isolation, the upload check,
- * the BullMQ job (id, priority, options), Idempotency-Key, and 503 while Redis is down.
+ * the BullMQ job (id, priority, options), Idempotency-Key (repeated or empty is refused), Content-Encoding, and 503
+ * while Redis is down.
  */
 import { suite } from 'uvu';
 import * as assert from 'uvu/assert';
 import { randomBytes, randomUUID } from 'node:crypto';
+import { request as httpRequest } from 'node:http';
+import { brotliCompressSync, deflateSync, gzipSync } from 'node:zlib';
 import { PutObjectCommand } from '@aws-sdk/client-s3';
 import { freePort } from '../../devstack/standins/ports.ts';
 import { TIER_PRIORITY, type AnalysisRecord } from '../../services/analyses/types.ts';
 import type { DevTokenClaims } from '../../devstack/dev-keys.ts';
 import { ANALYSIS_JOB_NAME } from '../../services/analyses/queue.ts';
-import { dataOf, errorOf, startApiHarness, TEST_BODY_LIMIT_BYTES, TEST_BUCKET, type ApiHarness } from './api-harness.ts';
+import { dataOf, errorOf, startApiHarness, TEST_BODY_LIMIT_BYTES, TEST_BUCKET, type ApiHarness, type ApiResponse } from './api-harness.ts';
 
 const h: ApiHarness = await startApiHarness('api-analyses');
 const writer = await h.token('analyses:write analyses:read', { tier: 'pro' });
@@ -28,6 +31,32 @@ async function upload(token = writer, bytes = 4096): Promise<string> {
 async function jobsFor(videoKey: string): Promise<number> {
   const jobs = await h.queue.getJobs(['prioritized', 'waiting', 'active', 'delayed']);
   return jobs.filter((j) => j.data.videoKey === videoKey).length;
+}
+
+/**
+ * POST /v1/analyses as the writer over node:http, which sends an array-valued header as one line per value (fetch
+ * joins them into one line, so it cannot send a header twice).
+ */
+function postOverNodeHttp(headers: Record<string, string | string[]>, text: string): Promise<ApiResponse> {
+  return new Promise((resolve, reject) => {
+    const req = httpRequest(`${h.baseUrl}/v1/analyses`, {
+      method: 'POST',
+      headers: { authorization: `Bearer ${writer}`, 'content-type': 'application/json', 'content-length': String(Buffer.byteLength(text)), ...headers },
+    });
+    req.on('error', reject);
+    req.on('response', (res) => {
+      const chunks: Buffer[] = [];
+      res.on('data', (c: Buffer) => chunks.push(c));
+      res.on('error', reject);
+      res.on('end', () => {
+        const body = Buffer.concat(chunks).toString('utf8');
+        const responseHeaders = new Headers();
+        for (const [name, value] of Object.entries(res.headers)) if (typeof value === 'string') responseHeaders.set(name, value);
+        resolve({ status: res.statusCode ?? 0, headers: responseHeaders, body: JSON.parse(body) as unknown, text: body });
+      });
+    });
+    req.end(text);
+  });
 }
 
 function problemAt(r: { status: number; text: string; body: unknown; headers: Headers }, where: string): string {
@@ -120,6 +149,38 @@ body('a __proto__ or constructor.prototype key anywhere: 400 validation_failed n
   assert.is(await jobsFor(videoKey), 0, 'nothing was queued');
 });
 
+body('a JSON null or scalar body: 400 validation_failed, body must be object (it is valid JSON, not invalid_json)', async () => {
+  const cases: Array<[string, string]> = [['null', 'null'], ['42', 'number'], ['"x"', 'string'], ['true', 'boolean']];
+  for (const [text, got] of cases) {
+    const r = await h.call('POST', '/v1/analyses', { token: writer, body: text });
+    assert.is(r.status, 400, text);
+    const e = errorOf(r);
+    assert.is(e.code, 'validation_failed', text);
+    assert.is(e.message, `the request body must be a JSON object (got ${got})`);
+    assert.equal(e.details?.problems, [{ where: 'body', message: 'must be object' }]);
+  }
+});
+
+body('an unknown Content-Encoding: 415 unsupported_media_type naming it, not invalid_json', async () => {
+  for (const encoding of ['br2', 'compress', 'GZIP', 'gzip, br']) {
+    const r = await h.call('POST', '/v1/analyses', { token: writer, body: { videoKey: `uploads/acme/${randomUUID()}` }, headers: { 'content-encoding': encoding } });
+    assert.is(r.status, 415, `${encoding}: ${r.text}`);
+    const e = errorOf(r);
+    assert.is(e.code, 'unsupported_media_type');
+    assert.is(e.message, `the request body's Content-Encoding ${encoding} is not supported (supported: identity, gzip, deflate, br)`);
+  }
+});
+
+body('every Content-Encoding the API names as supported is decoded', async () => {
+  const text = Buffer.from('{}');
+  const encoded: Array<[string, Buffer]> = [['identity', text], ['gzip', gzipSync(text)], ['deflate', deflateSync(text)], ['br', brotliCompressSync(text)]];
+  for (const [encoding, bytes] of encoded) {
+    const r = await h.call('POST', '/v1/analyses', { token: writer, body: bytes, headers: { 'content-type': 'application/json', 'content-encoding': encoding } });
+    assert.is(r.status, 400, `${encoding}: ${r.text}`);
+    assert.is(problemAt(r, 'body.videoKey'), 'is required', `${encoding}: the body was decoded and validated`);
+  }
+});
+
 body('a JSON array instead of an object: body must be object', async () => {
   const r = await h.call('POST', '/v1/analyses', { token: writer, body: '[]' });
   assert.is(r.status, 400);
@@ -137,6 +198,26 @@ body('an Idempotency-Key over 128 characters: header.Idempotency-Key', async () 
   const r = await h.call('POST', '/v1/analyses', { token: writer, body: { videoKey: `uploads/acme/${randomUUID()}` }, headers: { 'idempotency-key': 'k'.repeat(129) } });
   assert.is(r.status, 400);
   assert.match(problemAt(r, 'header.Idempotency-Key'), /128/);
+});
+
+body('two Idempotency-Key header lines: 400 at header.Idempotency-Key, given more than once (not a pattern error)', async () => {
+  const videoKey = await upload();
+  const r = await postOverNodeHttp({ 'idempotency-key': ['key-a', 'key-b'] }, JSON.stringify({ videoKey }));
+  assert.is(r.status, 400, r.text);
+  const e = errorOf(r);
+  assert.is(e.code, 'validation_failed');
+  assert.equal(e.details?.problems, [{ where: 'header.Idempotency-Key', message: 'is given more than once' }]);
+  assert.is(await jobsFor(videoKey), 0, 'nothing was queued');
+});
+
+body('an empty Idempotency-Key header: 400 at header.Idempotency-Key, is empty (not treated as absent)', async () => {
+  const videoKey = await upload();
+  const r = await h.call('POST', '/v1/analyses', { token: writer, body: { videoKey }, headers: { 'idempotency-key': '' } });
+  assert.is(r.status, 400, r.text);
+  const e = errorOf(r);
+  assert.is(e.code, 'validation_failed');
+  assert.equal(e.details?.problems, [{ where: 'header.Idempotency-Key', message: 'is empty' }]);
+  assert.is(await jobsFor(videoKey), 0, 'nothing was queued');
 });
 
 body("another tenant's upload key: body.videoKey must start with uploads/acme/", async () => {

@@ -132,11 +132,29 @@ filters('an empty time range is 400 at query.createdAfter', async () => {
 
 const invalid = suite('invalid queries');
 
-invalid('limit outside 1-100, not a number, or given twice: 400 at query.limit', async () => {
+invalid('limit outside 1-100 or not a number: 400 at query.limit', async () => {
   assert.match(problemAt(await list('?limit=0'), 'query.limit'), />= 1/);
   assert.match(problemAt(await list('?limit=101'), 'query.limit'), /<= 100/);
   assert.match(problemAt(await list('?limit=ten'), 'query.limit'), /integer/);
-  assert.match(problemAt(await list('?limit=2&limit=3'), 'query.limit'), /integer/);
+});
+
+invalid('a parameter given twice: 400 at query.limit (or query.status), given more than once, and nothing else', async () => {
+  const cases: Array<[string, string]> = [['?limit=5&limit=6', 'query.limit'], ['?limit=5&limit=5', 'query.limit'], ['?status=queued&status=failed', 'query.status']];
+  for (const [query, where] of cases) {
+    const r = await list(query);
+    assert.is(r.status, 400, query);
+    const e = errorOf(r);
+    assert.is(e.code, 'validation_failed', query);
+    assert.equal(e.details?.problems, [{ where, message: 'is given more than once' }], query);
+  }
+  assert.is(problemAt(await list('?sort=a&sort=b'), 'query.sort'), 'is not an allowed field', 'an unknown parameter stays unknown');
+});
+
+invalid('a document declaring an array query parameter is refused at start-up (a repeat is always an error)', () => {
+  const doc = structuredClone(h.api.document);
+  const limit = doc.components?.parameters?.Limit as { schema: Record<string, unknown> };
+  limit.schema = { type: 'array', items: { type: 'integer' } };
+  assert.throws(() => new RequestValidators(doc).validator('listAnalyses'), /listAnalyses query parameter limit is an array; repeated query parameters are not supported/);
 });
 
 invalid('an unknown status, a bad time, an unknown parameter', async () => {
