@@ -144,11 +144,13 @@ badTokens('no tenant claim', async () => {
   await expectInvalid(t, /tenant_id/);
 });
 
-badTokens('a tenant claim that is not a string names the claim, not a missing tenant', async () => {
+badTokens('a sub or tenant claim that is not a string (or is empty) names the claim, not a missing one', async () => {
   const cases: Array<[Record<string, unknown>, string]> = [
     [{ tenant_id: 42 }, 'the token claim tenant_id must be a string (got number)'],
     [{ tenant_id: null, tid: 'entra-tenant' }, 'the token claim tenant_id must be a string (got null)'],
     [{ tenant_id: undefined, tid: ['a'] }, 'the token claim tid must be a string (got array)'],
+    [{ sub: 7 }, 'the token claim sub must be a string (got number)'],
+    [{ sub: '' }, 'the token claim sub is empty'],
   ];
   for (const [claims, message] of cases) {
     const r = await h.call('GET', '/v1/openapi.json', { token: await token('', claims) });

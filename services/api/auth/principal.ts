@@ -53,11 +53,16 @@ function readTier(payload: JWTPayload): Tier {
  * @throws AuthError 401 `invalid_token` naming the claim read when neither is there, it is not a string, or it does
  *   not match {@link TENANT_ID_PATTERN}.
  */
+/** The JSON type of a claim value, for messages: `null`, `array`, or what `typeof` says. */
+function jsonType(v: unknown): string {
+  return v === null ? 'null' : Array.isArray(v) ? 'array' : typeof v;
+}
+
 function readTenant(payload: JWTPayload): string {
   const claim = payload.tenant_id !== undefined ? 'tenant_id' : payload.tid !== undefined ? 'tid' : undefined;
   if (claim === undefined) throw invalid('the token has no tenant_id (or tid) claim');
   const tenant = payload[claim];
-  if (typeof tenant !== 'string') throw invalid(`the token claim ${claim} must be a string (got ${tenant === null ? 'null' : Array.isArray(tenant) ? 'array' : typeof tenant})`);
+  if (typeof tenant !== 'string') throw invalid(`the token claim ${claim} must be a string (got ${jsonType(tenant)})`);
   if (!TENANT_ID_PATTERN.test(tenant)) throw invalid(`the token claim ${claim} must be 1-128 characters of A-Z a-z 0-9 . _ -, starting with a letter or digit`);
   return tenant;
 }
@@ -67,6 +72,8 @@ function readTenant(payload: JWTPayload): string {
  * @throws AuthError 401 `invalid_token` when `sub` or the tenant claim is missing or malformed.
  */
 export function principalFromClaims(payload: JWTPayload): Principal {
-  if (typeof payload.sub !== 'string' || payload.sub.length === 0) throw invalid('the token has no sub claim');
+  if (payload.sub === undefined) throw invalid('the token has no sub claim');
+  if (typeof payload.sub !== 'string') throw invalid(`the token claim sub must be a string (got ${jsonType(payload.sub)})`);
+  if (payload.sub.length === 0) throw invalid('the token claim sub is empty');
   return { subject: payload.sub, tenantId: readTenant(payload), scopes: readScopes(payload), tier: readTier(payload) };
 }
