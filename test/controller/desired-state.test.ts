@@ -5,8 +5,7 @@ import { ValidationError } from '../../services/platform/errors.ts';
 import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { PassThrough } from 'node:stream';
-import { main } from '../../controller/cli/main.ts';
+import { runCli } from '../support/run-cli.ts';
 
 /** A small valid document; tests change single lines so every expected line:column is easy to check by eye. */
 const BASE = [
@@ -285,18 +284,12 @@ fileEnv('trendctl validate: a copy of dev.yml saved as desired-state/staging.yml
   mkdirSync(join(dir, 'desired-state'));
   const file = join(dir, 'desired-state', 'staging.yml');
   writeFileSync(file, readFileSync('desired-state/dev.yml', 'utf8'));
-  const stdout = new PassThrough();
-  const stderr = new PassThrough();
-  let out = '';
-  let err = '';
-  stdout.on('data', (b: Buffer) => (out += b.toString()));
-  stderr.on('data', (b: Buffer) => (err += b.toString()));
-  const code = await main(['validate', '-f', file], {}, { stdout, stderr, isTTY: false });
+  const { code, out, err } = await runCli(['validate', '-f', file]);
   assert.is(code, 1, out);
   assert.is(out, '');
   assert.is(err, `invalid desired state ${file} (1 problem):\n  - ${file}:8:16 /metadata/environment: is "dev" but the file staging.yml is the desired state of environment "staging" (desired-state/<env>.yml): expected "staging"\n`);
   writeFileSync(join(dir, 'desired-state', 'dev.yml'), readFileSync('desired-state/dev.yml', 'utf8'));
-  assert.is(await main(['validate', '-f', join(dir, 'desired-state', 'dev.yml')], {}, { stdout, stderr, isTTY: false }), 0);
+  assert.is((await runCli(['validate', '-f', join(dir, 'desired-state', 'dev.yml')])).code, 0);
 });
 
 const durations = suite('parseDurationMs');

@@ -9,18 +9,10 @@ import * as assert from 'uvu/assert';
 import { cpSync, mkdtempSync, readFileSync, rmSync, writeFileSync, mkdirSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { PassThrough } from 'node:stream';
-import { main } from '../../controller/cli/main.ts';
+import { runCli, type CliRun } from '../support/run-cli.ts';
 
-async function lint(args: string[]): Promise<{ code: number; out: string; err: string }> {
-  const stdout = new PassThrough();
-  const stderr = new PassThrough();
-  let out = '';
-  let err = '';
-  stdout.on('data', (b: Buffer) => (out += b.toString()));
-  stderr.on('data', (b: Buffer) => (err += b.toString()));
-  const code = await main(['lint', ...args], {}, { stdout, stderr, isTTY: false });
-  return { code, out, err };
+function lint(args: string[]): Promise<CliRun> {
+  return runCli(['lint', ...args]);
 }
 
 /** 1-based line of the `nth` occurrence of `needle` in `text`. */
