@@ -120,6 +120,14 @@ export class AnalysisStore {
   }
 
   /**
+   * The analysis the tenant created with `idempotencyKey`, while its record is kept; undefined when there is none.
+   */
+  async findByIdempotencyKey(tenantId: string, idempotencyKey: string): Promise<AnalysisRecord | undefined> {
+    const id = await this.redis.get(this.idemKey(tenantId, idempotencyKey));
+    return id ? this.get(id) : undefined;
+  }
+
+  /**
    * Creates a queued analysis, or returns the existing one when the tenant already used `idempotencyKey`.
    * @returns the record and whether it was created now.
    */

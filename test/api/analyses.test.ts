@@ -8,7 +8,7 @@ import * as assert from 'uvu/assert';
 import { randomBytes, randomUUID } from 'node:crypto';
 import { request as httpRequest } from 'node:http';
 import { brotliCompressSync, deflateSync, gzipSync } from 'node:zlib';
-import { PutObjectCommand } from '@aws-sdk/client-s3';
+import { DeleteObjectCommand, PutObjectCommand } from '@aws-sdk/client-s3';
 import { freePort } from '../../devstack/standins/ports.ts';
 import { TIER_PRIORITY, type AnalysisRecord } from '../../services/analyses/types.ts';
 import type { DevTokenClaims } from '../../devstack/dev-keys.ts';
@@ -306,6 +306,23 @@ create('an Idempotency-Key is scoped to the tenant', async () => {
   assert.is(a.status, 202);
   assert.is(b.status, 202);
   assert.is.not(dataOf<AnalysisRecord>(a).id, dataOf<AnalysisRecord>(b).id);
+});
+
+create('a retry with the same key after the worker deleted the upload replays the analysis (not upload_not_found); another body is still 409', async () => {
+  const videoKey = await upload();
+  const key = `after-${randomUUID()}`;
+  const first = await h.call('POST', '/v1/analyses', { token: writer, body: { videoKey }, headers: { 'idempotency-key': key } });
+  assert.is(first.status, 202);
+  await h.s3.send(new DeleteObjectCommand({ Bucket: TEST_BUCKET, Key: videoKey })); // as the worker does once it has analysed the video
+  const again = await h.call('POST', '/v1/analyses', { token: writer, body: { videoKey }, headers: { 'idempotency-key': key } });
+  assert.is(again.status, 200, again.text);
+  assert.is(dataOf<AnalysisRecord>(again).id, dataOf<AnalysisRecord>(first).id);
+  const other = await h.call('POST', '/v1/analyses', { token: writer, body: { videoKey, options: { maxKeyframes: 3 } }, headers: { 'idempotency-key': key } });
+  assert.is(other.status, 409, other.text);
+  assert.is(errorOf(other).code, 'conflict');
+  const fresh = await h.call('POST', '/v1/analyses', { token: writer, body: { videoKey }, headers: { 'idempotency-key': `new-${randomUUID()}` } });
+  assert.is(errorOf(fresh).code, 'upload_not_found', 'a new key still needs the upload');
+  assert.is(await jobsFor(videoKey), 1);
 });
 
 create('a repeated key re-enqueues a queued analysis whose job was lost, under the same job id', async () => {

@@ -4,8 +4,10 @@
  *
  * - Tenant isolation: `videoKey` must be under `uploads/<caller's tenant>/`, so a tenant cannot analyse (and read
  *   results about) another tenant's upload even if it learns the key.
- * - Idempotency: with an `Idempotency-Key`, AnalysisStore.create returns the analysis first made for that key. The
- *   same key with a different body is 409 `conflict` (as payment APIs do), never a silent mix-up.
+ * - Idempotency: with an `Idempotency-Key`, the analysis first made for that key is answered again. The same key
+ *   with a different body is 409 `conflict` (as payment APIs do), never a silent mix-up. The key is looked up BEFORE
+ *   the upload is checked: the worker deletes the temporary video once it has analysed it, so a client retrying
+ *   after a timeout would otherwise be told `upload_not_found` (and upload again, making a second analysis).
  * - The job id is the analysis id, and BullMQ ignores an add whose job id exists (bullmq-notes.md "Idempotency").
  *   So a repeated key re-adds the job while the analysis is still `queued`: that heals a first request whose
  *   enqueue failed after the record was written (e.g. Redis dropped in between), and is a no-op otherwise.
@@ -89,8 +91,10 @@ export async function submitAnalysis(deps: SubmitAnalysisDeps, caller: Principal
   if (!req.videoKey.startsWith(prefix)) {
     throw new ValidationError('videoKey is not an upload of your tenant', [{ where: 'body.videoKey', message: `must start with ${prefix}` }]);
   }
-  await checkUpload(deps, req.videoKey);
   const options = canonicalOptions(req.options);
+  const earlier = req.idempotencyKey !== undefined ? await deps.store.findByIdempotencyKey(caller.tenantId, req.idempotencyKey) : undefined;
+  if (earlier) return replay(deps, earlier, req.videoKey, options);
+  await checkUpload(deps, req.videoKey);
   const { record, created } = await deps.store.create({
     tenantId: caller.tenantId,
     videoKey: req.videoKey,
@@ -98,9 +102,19 @@ export async function submitAnalysis(deps: SubmitAnalysisDeps, caller: Principal
     options,
     ...(req.idempotencyKey !== undefined ? { idempotencyKey: req.idempotencyKey } : {}),
   });
-  if (!created && (record.videoKey !== req.videoKey || JSON.stringify(canonicalOptions(record.options)) !== JSON.stringify(options))) {
+  if (!created) return replay(deps, record, req.videoKey, options);
+  await enqueue(deps, record);
+  return { record, created };
+}
+
+/**
+ * Answers a request whose Idempotency-Key already made `record`: the same record (re-enqueued while still queued),
+ * or ConflictError when this request's body differs from the one that made it.
+ */
+async function replay(deps: SubmitAnalysisDeps, record: AnalysisRecord, videoKey: string, options: AnalysisOptions): Promise<SubmitResult> {
+  if (record.videoKey !== videoKey || JSON.stringify(canonicalOptions(record.options)) !== JSON.stringify(options)) {
     throw new ConflictError('this Idempotency-Key was already used with a different request body', { analysisId: record.id });
   }
-  if (created || record.status === 'queued') await enqueue(deps, record);
-  return { record, created };
+  if (record.status === 'queued') await enqueue(deps, record);
+  return { record, created: false };
 }
