@@ -1,5 +1,6 @@
 /**
- * The reconciler service (role `reconciler`): loads its configuration, then runs the reconcile loop against
+ * The reconciler service (role `reconciler`): loads its configuration and checks DESIRED_STATE_FILE (exit 78 on
+ * either, listing every problem), then runs the reconcile loop against
  * DESIRED_STATE_FILE with a leader lease in Redis, keeps report history in Redis, serves `/healthz`, `/drift`
  * and `/metrics` on RECONCILER_HOST:RECONCILER_PORT, publishes ContentTrends/ReconcileErrors and the worker's
  * queue-depth metric (RECONCILE_PUBLISH_QUEUE_METRIC) to CloudWatch after each pass of the leader
@@ -53,6 +54,9 @@ async function configured<T>(make: () => T | Promise<T>): Promise<T> {
     process.exit(EXIT_CONFIG);
   }
 }
+// Every replica checks the desired state before it serves: a standby would otherwise report healthy with a file
+// it can never reconcile, and find out only when it becomes leader (exit 78 listing every problem, file:line:column).
+await configured(() => loadDesiredState(file, config.interpolationEnv));
 const storage = await configured(() => createStorageClients(config));
 const metrics = new ReconcilerMetrics(true);
 const aiModels = await configured(() => aiModelObserverFromConfig(config));

@@ -2,6 +2,9 @@ import { suite } from 'uvu';
 import * as assert from 'uvu/assert';
 import { spawn, type ChildProcess } from 'node:child_process';
 import { createInterface } from 'node:readline';
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { Redis } from 'ioredis';
 import { startAwsEmulator, type AwsEmulator } from '../../devstack/emulators/aws/index.ts';
 import { loadDesiredState } from '../../services/platform/desired-state.ts';
@@ -15,7 +18,7 @@ interface LogLine {
 }
 
 /** The reconciler service as a child process, with its JSON log lines collected as they arrive. */
-function startService(env: Record<string, string>): { child: ChildProcess; lines: LogLine[]; waitFor(msg: string, timeoutMs?: number): Promise<LogLine>; exited: Promise<number | null> } {
+function startService(env: Record<string, string>): { child: ChildProcess; lines: LogLine[]; stderr(): string; waitFor(msg: string, timeoutMs?: number): Promise<LogLine>; exited: Promise<number | null> } {
   const child = spawn(process.execPath, ['--no-warnings', '--import', 'tsx', 'controller/main.ts'], { env: { PATH: process.env.PATH ?? '', ...env }, stdio: ['ignore', 'pipe', 'pipe'] });
   const lines: LogLine[] = [];
   const waiters: { msg: string; resolve: (l: LogLine) => void }[] = [];
@@ -38,6 +41,7 @@ function startService(env: Record<string, string>): { child: ChildProcess; lines
   return {
     child,
     lines,
+    stderr: () => stderr,
     exited,
     waitFor: (msg, timeoutMs = 30_000) =>
       new Promise((resolve, reject) => {
@@ -124,6 +128,24 @@ service('runs a pass, publishes the queue metric, serves /healthz, /drift and /m
 service('exits 78 listing configuration problems when DESIRED_STATE_FILE is missing', async () => {
   const svc = startService({ REDIS_URL: stack.redisUrl });
   assert.is(await svc.exited, 78);
+});
+
+service('exits 78 naming file:line:column and the JSON path when the desired-state file is invalid, leader or not', async () => {
+  const dir = mkdtempSync(join(tmpdir(), 'ct-svc-bad-'));
+  try {
+    const file = join(dir, 'dev.yml');
+    const text = readFileSync('desired-state/dev.yml', 'utf8');
+    const bad = text.replace(/^(\s+desiredCount:\s*)\d+/m, '$1many');
+    assert.is.not(bad, text, 'the fixture changed a desiredCount');
+    writeFileSync(file, bad);
+    const line = bad.split('\n').findIndex((l) => /desiredCount:\s*many/.test(l)) + 1;
+    const svc = startService({ REDIS_URL: stack.redisUrl, REDIS_KEY_PREFIX: 'svc-bad', DESIRED_STATE_FILE: file, AWS_REGION: 'us-east-1', AWS_ACCESS_KEY_ID: 'test', AWS_SECRET_ACCESS_KEY: 'test', ECS_ENDPOINT: emu.endpoint, APPLICATION_AUTOSCALING_ENDPOINT: emu.endpoint, RECONCILER_PORT: '0' });
+    assert.is(await svc.exited, 78);
+    assert.match(svc.stderr(), new RegExp(`${file.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')}:${line}:\\d+ /spec/ecs/services/[^ ]+/desiredCount`));
+    assert.not.ok(svc.lines.some((l) => l.msg === 'reconciler listening'), 'it never served /healthz');
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
 });
 
 service.run();
