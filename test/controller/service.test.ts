@@ -140,7 +140,11 @@ service('exits 78 naming file:line:column and the JSON path when the desired-sta
     writeFileSync(file, bad);
     const line = bad.split('\n').findIndex((l) => /desiredCount:\s*many/.test(l)) + 1;
     const svc = startService({ REDIS_URL: stack.redisUrl, REDIS_KEY_PREFIX: 'svc-bad', DESIRED_STATE_FILE: file, AWS_REGION: 'us-east-1', AWS_ACCESS_KEY_ID: 'test', AWS_SECRET_ACCESS_KEY: 'test', ECS_ENDPOINT: emu.endpoint, APPLICATION_AUTOSCALING_ENDPOINT: emu.endpoint, RECONCILER_PORT: '0' });
-    assert.is(await svc.exited, 78);
+    let timer: NodeJS.Timeout | undefined;
+    const code = await Promise.race([svc.exited, new Promise<string>((r) => (timer = setTimeout(() => r('still running after 20 s'), 20_000)))]);
+    clearTimeout(timer);
+    if (svc.child.exitCode === null) svc.child.kill('SIGKILL');
+    assert.is(code, 78);
     assert.match(svc.stderr(), new RegExp(`${file.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')}:${line}:\\d+ /spec/ecs/services/[^ ]+/desiredCount`));
     assert.not.ok(svc.lines.some((l) => l.msg === 'reconciler listening'), 'it never served /healthz');
   } finally {
