@@ -210,6 +210,20 @@ body('two Idempotency-Key header lines: 400 at header.Idempotency-Key, given mor
   assert.is(await jobsFor(videoKey), 0, 'nothing was queued');
 });
 
+body('two Authorization or two Content-Type lines are refused, whichever comes first (Node keeps only the first)', async () => {
+  const videoKey = await upload();
+  const text = JSON.stringify({ videoKey });
+  for (const auth of [[`Bearer ${writer}`, 'Bearer xyz'], ['Bearer xyz', `Bearer ${writer}`]]) {
+    const r = await postOverNodeHttp({ authorization: auth }, text);
+    assert.is(r.status, 401, r.text);
+    assert.equal([errorOf(r).code, errorOf(r).message], ['unauthorized', 'the Authorization header is given more than once; send one bearer token']);
+  }
+  const r = await postOverNodeHttp({ 'content-type': ['application/json', 'text/plain'] }, text);
+  assert.is(r.status, 415, r.text);
+  assert.equal([errorOf(r).code, errorOf(r).message], ['unsupported_media_type', 'the Content-Type header is given more than once; send one (application/json)']);
+  assert.is(await jobsFor(videoKey), 0, 'nothing was queued');
+});
+
 body('an empty Idempotency-Key header: 400 at header.Idempotency-Key, is empty (not treated as absent)', async () => {
   const videoKey = await upload();
   const r = await h.call('POST', '/v1/analyses', { token: writer, body: { videoKey }, headers: { 'idempotency-key': '' } });

@@ -6,7 +6,8 @@
  * before 404, so unauthenticated callers cannot map the API. {@link requireScope} then guards each route.
  *
  * Status and challenge follow RFC 6750 §3 (Bearer token usage):
- * - no or malformed `Authorization` header: 401 `unauthorized`, `WWW-Authenticate: Bearer realm="…"`;
+ * - no, malformed or repeated `Authorization` header: 401 `unauthorized`, `WWW-Authenticate: Bearer realm="…"`
+ *   (Node keeps the first of two Authorization lines: header-lines.ts);
  * - a token that fails verification: 401 `invalid_token`, `…, error="invalid_token", error_description="…"`;
  * - a valid token without the route's scope: 403 `forbidden`, `…, error="insufficient_scope", scope="…"`.
  */
@@ -17,6 +18,7 @@ import type { KeyedTokenVerifier } from '../auth/verified-token-cache.ts';
 import type { Principal } from '../auth/principal.ts';
 import type { ApiContext, ApiMiddleware, ApiState } from '../context.ts';
 import { tokenKey } from '../rate-limits.ts';
+import { headerLineCount } from './header-lines.ts';
 
 /** The realm named in `WWW-Authenticate`. */
 export const AUTH_REALM = 'content-trends';
@@ -60,6 +62,7 @@ export function authenticate(verify: KeyedTokenVerifier | TokenVerifier, openPat
     if (openPaths.has(ctx.path)) return next();
     const header = ctx.get('Authorization');
     if (header === '') throw new AuthError(401, 'unauthorized', 'a bearer token is required (Authorization: Bearer <JWT>)');
+    if (headerLineCount(ctx.req, 'authorization') > 1) throw new AuthError(401, 'unauthorized', 'the Authorization header is given more than once; send one bearer token');
     const m = BEARER.exec(header);
     const token = m?.[1];
     if (!token) throw new AuthError(401, 'unauthorized', 'the Authorization header must be "Bearer <JWT>"');
