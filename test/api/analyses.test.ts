@@ -210,6 +210,21 @@ body('two Idempotency-Key header lines: 400 at header.Idempotency-Key, given mor
   assert.is(await jobsFor(videoKey), 0, 'nothing was queued');
 });
 
+body('a client that goes away mid-body is logged as 499 (the body is read before routing), not as a 404', async () => {
+  const requestId = `abort-${randomUUID()}`;
+  await new Promise<void>((resolve) => {
+    const req = httpRequest(`${h.baseUrl}/v1/analyses`, {
+      method: 'POST',
+      headers: { authorization: `Bearer ${writer}`, 'content-type': 'application/json', 'content-length': '1000', 'x-request-id': requestId },
+    });
+    req.on('error', () => resolve());
+    req.write('{"videoKey": "uploads/acme/');
+    setTimeout(() => req.destroy(), 200);
+  });
+  const line = await h.waitForLog((l) => l.msg === 'request' && l.requestId === requestId);
+  assert.equal([line.status, line.path, line.aborted], [499, '/v1/analyses', true]);
+});
+
 body('two Authorization or two Content-Type lines are refused, whichever comes first (Node keeps only the first)', async () => {
   const videoKey = await upload();
   const text = JSON.stringify({ videoKey });

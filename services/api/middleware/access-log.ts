@@ -1,7 +1,8 @@
 /**
  * One access-log line per request, written when the response is finished (or the client went away), so it sees the
  * final status that middleware/errors.ts set. Fields: method, route (the router's pattern, e.g.
- * `/v1/analyses/:id`, so ids do not explode log cardinality), path, status, ms, tenant, error code, the client's
+ * `/v1/analyses/:id`, so ids do not explode log cardinality), path, status (499 when the client went away before an
+ * answer was sent), ms, tenant, error code, the client's
  * network (`clientNet`, the address anonymised to /24 or /48: client-address.ts), and the request id bound by
  * middleware/request-id.ts.
  *
@@ -17,6 +18,9 @@ import { performance } from 'node:perf_hooks';
 import type { Logger } from '../../platform/logger.ts';
 import { anonymiseAddress } from '../client-address.ts';
 import type { ApiMiddleware, ApiRouterContext } from '../context.ts';
+
+/** Status logged for a request whose client went away before any answer was sent (nginx's convention). */
+export const CLIENT_CLOSED_REQUEST = 499;
 
 /**
  * Must run after middleware/request-id.ts and middleware/client-address.ts (it uses `requestId` and `clientAddress`).
@@ -35,7 +39,9 @@ export function accessLog(rootLogger: Logger): ApiMiddleware {
           method: ctx.method,
           route: typeof route === 'string' ? route : null,
           path: ctx.path,
-          status: ctx.res.statusCode,
+          // A client gone before any answer was sent: Koa's default 404 would be logged otherwise. 499 is nginx's
+          // "client closed request", which log queries already know.
+          status: ctx.res.headersSent ? ctx.res.statusCode : CLIENT_CLOSED_REQUEST,
           ms: Math.round((performance.now() - startedMs) * 10) / 10,
           tenant: ctx.state.principal?.tenantId ?? null,
           clientNet: anonymiseAddress(ctx.state.clientAddress),
