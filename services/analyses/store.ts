@@ -7,8 +7,11 @@
  * - `<prefix>:analyses:tenant:<tenant>` — the tenant's index: a sorted set whose members all have score 0 and are
  *   `<createdAt ms, 15 digits>:<id>`, so lexicographic order is creation order and `ZRANGE … BYLEX` pages through
  *   it by time with exact, tie-free bounds (Redis docs, "ZRANGE", BYLEX).
- * Creation is atomic (SET NX on the idempotency key), so two concurrent requests with the same key create one
- * analysis.
+ * Creation is one Lua script ({@link CREATE}): the idempotency key, the record and its index entry are written
+ * together, so two concurrent requests with the same key create one analysis, from one process or several. (Two
+ * steps, SET NX on the key then the record, let a second process see the key before the record existed, take the
+ * key for a "stale" one and create a second analysis.) The script reads the record a key names, a key it is not
+ * given: the store needs a single-shard Redis, as the whole service does (services/platform/redis.ts).
  *
  * Retention: a record expires `ttlSec` after its last write. The index has no per-member expiry: members whose
  * record has expired are dropped when a scan meets them, members older than the retention horizon (plus a day of
@@ -81,6 +84,30 @@ const SET_IF_EQUALS =
   "local cur = redis.call('GET', KEYS[1]) if not cur then return -1 end if cur ~= ARGV[1] then return 0 end " +
   "redis.call('SET', KEYS[1], ARGV[2], 'EX', tonumber(ARGV[3])) return 1";
 
+/**
+ * Lua: create a record unless its idempotency key already names a live one.
+ * KEYS: idempotency key ('' slot unused when ARGV[6] is '0'), record key, tenant index.
+ * ARGV: id, record JSON, ttl s, index member, trim horizon (exclusive lex bound), use idempotency ('1'/'0'),
+ * index ttl s, record key prefix (`<prefix>:analysis:`).
+ * Returns {1} when created, {0, json} with the existing record. A key whose record has expired or was erased is
+ * taken over.
+ */
+const CREATE = `
+if ARGV[6] == '1' then
+  local existing = redis.call('GET', KEYS[1])
+  if existing then
+    local record = redis.call('GET', ARGV[8] .. existing)
+    if record then return {0, record} end
+  end
+  redis.call('SET', KEYS[1], ARGV[1], 'EX', tonumber(ARGV[3]))
+end
+redis.call('SET', KEYS[2], ARGV[2], 'EX', tonumber(ARGV[3]))
+redis.call('ZADD', KEYS[3], 0, ARGV[4])
+redis.call('ZREMRANGEBYLEX', KEYS[3], '-', ARGV[5])
+redis.call('EXPIRE', KEYS[3], tonumber(ARGV[7]))
+return {1}
+`;
+
 /** Store of analysis records. */
 export class AnalysisStore {
   private readonly redis: Redis;
@@ -133,16 +160,6 @@ export class AnalysisStore {
    */
   async create(input: NewAnalysis): Promise<{ record: AnalysisRecord; created: boolean }> {
     const id = `an_${randomUUID().replace(/-/g, '')}`;
-    if (input.idempotencyKey) {
-      const idemKey = this.idemKey(input.tenantId, input.idempotencyKey);
-      const ok = await this.redis.set(idemKey, id, 'EX', this.ttlSec, 'NX');
-      if (ok !== 'OK') {
-        const existingId = await this.redis.get(idemKey);
-        const existing = existingId ? await this.get(existingId) : undefined;
-        if (existing) return { record: existing, created: false };
-        await this.redis.set(idemKey, id, 'EX', this.ttlSec);
-      }
-    }
     const nowMs = Date.now();
     const now = new Date(nowMs).toISOString();
     const record: AnalysisRecord = {
@@ -162,14 +179,24 @@ export class AnalysisStore {
     // Members created before the horizon have certainly expired (a record outlives its creation by the retention
     // plus its run time, far below a day of slack).
     const horizon = `(${indexTime(nowMs - (this.ttlSec + 86_400) * 1000)}`;
-    await this.redis
-      .multi()
-      .set(this.key(id), JSON.stringify(record), 'EX', this.ttlSec)
-      .zadd(index, 0, indexMember(nowMs, id))
-      .zremrangebylex(index, '-', horizon)
-      .expire(index, this.ttlSec + 86_400)
-      .exec();
-    return { record, created: true };
+    const idem = input.idempotencyKey ? this.idemKey(input.tenantId, input.idempotencyKey) : undefined;
+    const reply = (await this.redis.eval(
+      CREATE,
+      3,
+      idem ?? `${this.prefix}:idem:-`,
+      this.key(id),
+      index,
+      id,
+      JSON.stringify(record),
+      this.ttlSec,
+      indexMember(nowMs, id),
+      horizon,
+      idem ? '1' : '0',
+      this.ttlSec + 86_400,
+      this.key(''),
+    )) as [number, string?];
+    if (reply[0] === 1) return { record, created: true };
+    return { record: JSON.parse(reply[1] ?? 'null') as AnalysisRecord, created: false };
   }
 
   /** Records of several ids in one round trip, `undefined` where missing (expired or erased). */
