@@ -21,6 +21,7 @@
 import { createHash, randomUUID } from 'node:crypto';
 import type { Redis } from 'ioredis';
 import { NotFoundError } from '../platform/errors.ts';
+import { LuaScript } from '../ai/lua-script.ts';
 import type { AnalysisOptions, AnalysisRecord, AnalysisResult, AnalysisStep, Tier } from './types.ts';
 
 /** Input of {@link AnalysisStore.create}. */
@@ -92,7 +93,7 @@ const SET_IF_EQUALS =
  * Returns {1} when created, {0, json} with the existing record. A key whose record has expired or was erased is
  * taken over.
  */
-const CREATE = `
+const CREATE = new LuaScript(`
 if ARGV[6] == '1' then
   local existing = redis.call('GET', KEYS[1])
   if existing then
@@ -106,7 +107,7 @@ redis.call('ZADD', KEYS[3], 0, ARGV[4])
 redis.call('ZREMRANGEBYLEX', KEYS[3], '-', ARGV[5])
 redis.call('EXPIRE', KEYS[3], tonumber(ARGV[7]))
 return {1}
-`;
+`);
 
 /** Store of analysis records. */
 export class AnalysisStore {
@@ -180,20 +181,19 @@ export class AnalysisStore {
     // plus its run time, far below a day of slack).
     const horizon = `(${indexTime(nowMs - (this.ttlSec + 86_400) * 1000)}`;
     const idem = input.idempotencyKey ? this.idemKey(input.tenantId, input.idempotencyKey) : undefined;
-    const reply = (await this.redis.eval(
-      CREATE,
-      3,
-      idem ?? `${this.prefix}:idem:-`,
-      this.key(id),
-      index,
-      id,
-      JSON.stringify(record),
-      this.ttlSec,
-      indexMember(nowMs, id),
-      horizon,
-      idem ? '1' : '0',
-      this.ttlSec + 86_400,
-      this.key(''),
+    const reply = (await CREATE.run(
+      this.redis,
+      [idem ?? `${this.prefix}:idem:-`, this.key(id), index],
+      [
+        id,
+        JSON.stringify(record),
+        this.ttlSec,
+        indexMember(nowMs, id),
+        horizon,
+        idem ? '1' : '0',
+        this.ttlSec + 86_400,
+        this.key(''),
+      ],
     )) as [number, string?];
     if (reply[0] === 1) return { record, created: true };
     return { record: JSON.parse(reply[1] ?? 'null') as AnalysisRecord, created: false };
