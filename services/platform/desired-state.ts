@@ -9,7 +9,8 @@
  * 3. JSON Schema (`schemas/desired-state.schema.json`, ajv): unknown keys point at the key;
  * 4. semantic rules the schema cannot express (`desired-state/semantic-checks.ts`), and, for a file named
  *    `desired-state/<env>.yml`, `metadata.environment` must be `<env>` (`desired-state/file-environment.ts`).
- * Stage 1 failures stop there (positions after a syntax error are unreliable); stages 2–4 all run.
+ * Stage 1 failures stop there (positions after a syntax error are unreliable), and a syntax error is reported once,
+ * at the JSON path that encloses it (see `yamlProblems`); stages 2–4 all run.
  */
 import { readFile, stat } from 'node:fs/promises';
 import { readFileSync } from 'node:fs';
@@ -17,7 +18,7 @@ import { fileURLToPath } from 'node:url';
 import { Ajv } from 'ajv';
 import addFormatsModule from 'ajv-formats';
 import { ValidationError, errorMessage, type Problem } from './errors.ts';
-import { parseJsonPointer, parseYamlSource, jsonPointer, type PathSegment, type YamlSource } from './yaml-source.ts';
+import { parseJsonPointer, parseYamlSource, jsonPointer, type PathSegment, type YamlProblem, type YamlSource } from './yaml-source.ts';
 import { interpolateValue } from './desired-state/interpolate.ts';
 import { schemaFindings, type Finding } from './desired-state/schema-errors.ts';
 import { semanticFindings } from './desired-state/semantic-checks.ts';
@@ -26,9 +27,6 @@ import type { DesiredState } from './desired-state/types.ts';
 
 export type * from './desired-state/types.ts';
 export { parseDurationMs, formatDurationMs } from './desired-state/duration.ts';
-
-/** At most this many YAML syntax errors are listed (the rest usually follow from the first). */
-const MAX_SYNTAX_PROBLEMS = 5;
 
 /** Largest desired-state file accepted, in bytes: a real document is a few KiB. */
 export const MAX_DESIRED_STATE_BYTES = 1_048_576;
@@ -68,6 +66,30 @@ function at(source: YamlSource, path: readonly PathSegment[], message: string, k
 function lineColumn(where: string): { line: number; column: number } {
   const m = /:(\d+):(\d+)$/.exec(where);
   return m ? { line: Number(m[1]), column: Number(m[2]) } : { line: 1, column: 1 };
+}
+
+/**
+ * The problems of stage 1 (YAML parse). A syntax error is reported once: the first one in the file (by position;
+ * `yaml`'s order on a tie), at the JSON path that encloses it ({@link YamlProblem.syntax}), with how many YAML
+ * errors come after it, because the parser's later errors mostly cascade from its first (one tab can give a
+ * dozen). Other YAML problems (duplicate keys, a second document, aliases) are each a mistake of their own and are
+ * all listed, except those after a syntax error, whose positions are unreliable (they are counted).
+ * @returns problems in source order, each `YAML: <yaml's message without its code excerpt>`.
+ */
+function yamlProblems(source: YamlSource): DesiredStateProblem[] {
+  const all = source.problems.map((p: YamlProblem) => {
+    const { line, column } = p.syntax?.position ?? lineColumn(p.where);
+    const pointer = p.syntax ? (p.syntax.enclosing.length === 0 ? '/' : jsonPointer(p.syntax.enclosing)) : (p.pointer ?? '/');
+    return { syntax: p.syntax !== undefined, found: problem(source.file, line, column, pointer, `YAML: ${p.message}`) };
+  });
+  const before = (a: DesiredStateProblem, b: DesiredStateProblem): boolean => a.line < b.line || (a.line === b.line && a.column < b.column);
+  let first: DesiredStateProblem | undefined;
+  for (const p of all) if (p.syntax && (first === undefined || before(p.found, first))) first = p.found;
+  if (first === undefined) return all.map((p) => p.found);
+  const kept = all.filter((p) => !p.syntax && before(p.found, first)).map((p) => p.found);
+  const more = all.length - kept.length - 1;
+  if (more > 0) first.message += ` (${more} more syntax error${more === 1 ? '' : 's'} after it may follow from this one)`;
+  return [...kept, first];
 }
 
 /** Why a file could not be read, in words, with the system error code: `no such file (ENOENT)`. */
@@ -110,16 +132,7 @@ export function parseDesiredState(text: string, file: string, vars: Readonly<Rec
   const binary = notText(text);
   if (binary) fail(file, [problem(file, binary.line, binary.column, '/', binary.message)]);
   const source = parseYamlSource(text, file);
-  if (source.problems.length > 0) {
-    // Later syntax errors mostly cascade from the first one: show a few, and say how many were left out.
-    const all = source.problems
-      .map((p) => ({ ...lineColumn(p.where), pointer: p.pointer ?? '/', message: p.message }))
-      .sort((a, b) => a.line - b.line || a.column - b.column);
-    const shown = all.slice(0, MAX_SYNTAX_PROBLEMS).map((p) => problem(file, p.line, p.column, p.pointer, `YAML: ${p.message}`));
-    const more = all.length - shown.length;
-    if (more > 0) shown[shown.length - 1]!.message += ` (and ${more} more syntax error${more === 1 ? '' : 's'} after it)`;
-    fail(file, shown);
-  }
+  if (source.problems.length > 0) fail(file, yamlProblems(source));
   if (source.value === null || text.trim() === '') fail(file, [problem(file, 1, 1, '/', 'the document is empty')]);
 
   const interpolated = interpolateValue(source.value, vars);

@@ -8,12 +8,32 @@
  * ...), as in the CloudFormation template reference ("Intrinsic function reference"), and JSON paths through the
  * long form (`/Resources/R/Properties/P/Fn::If/1`) still find the tagged YAML node.
  */
-import { isAlias, isMap, isScalar, isSeq, LineCounter, parseDocument, type Document, type Node } from 'yaml';
+import { isAlias, isMap, isNode, isScalar, isSeq, LineCounter, parseDocument, YAMLParseError, type Document, type Node } from 'yaml';
 import type { Problem } from './errors.ts';
 
 /** A syntax problem; `pointer` (RFC 6901) when the problem belongs to a path of the document (duplicate keys). */
 export interface YamlProblem extends Problem {
   pointer?: string;
+  /**
+   * Set only for an error of YAML syntax proper (an unclosed bracket or quote, a tab or a wrong indentation; not a
+   * duplicate key, a second document or an alias problem): where it is and what encloses it. The parser's later
+   * errors often follow from its first one.
+   */
+  syntax?: SyntaxErrorPlace;
+}
+
+/** Where a YAML syntax error is, see {@link YamlProblem.syntax}. */
+export interface SyntaxErrorPlace {
+  /** 1-based position the `yaml` package gives the error. */
+  position: SourcePosition;
+  /** Source offset (UTF-16 code units) of the error. */
+  offset: number;
+  /**
+   * JSON path of the deepest node of the partially parsed document that encloses the error: a mapping, a sequence,
+   * a scalar the error is in (an unterminated quote), or an empty value the error's line is indented under (`key:`
+   * then a line indented with a tab). `[]` when nothing does.
+   */
+  enclosing: PathSegment[];
 }
 
 /** A 1-based line and column in a source file. */
@@ -41,7 +61,7 @@ export interface YamlSource {
   readonly value: unknown;
   /**
    * Syntax errors and warnings (duplicate keys, unknown tags, ...), each at `file:line:column`; a duplicate key also
-   * carries the JSON pointer of the duplicated key.
+   * carries the JSON pointer of the duplicated key, and a syntax error the JSON path that encloses it (`syntax`).
    */
   readonly problems: YamlProblem[];
   /**
@@ -110,8 +130,15 @@ export function parseYamlSource(text: string, file: string, options: ParseYamlOp
     } else if (e.code === 'MULTIPLE_DOCS') {
       problems.push({ where, message: 'a second YAML document starts here (`---`); this file must hold exactly one document: remove the separator or split the file' });
     } else {
+      // yaml's message is `<what> at line L, column C:` then a code excerpt with a caret: keep the words only.
       const firstLine = e.message.split('\n')[0] ?? e.message;
-      problems.push({ where, message: firstLine.replace(/ at line \d+, column \d+:?$/, '') });
+      const problem: YamlProblem = { where, message: firstLine.replace(/ at line \d+, column \d+:?$/, '') };
+      if (e instanceof YAMLParseError && e.code !== 'DUPLICATE_KEY') {
+        const offset = e.pos[0];
+        const p = pos ?? lineCounter.linePos(offset);
+        problem.syntax = { position: { line: p.line, column: p.col }, offset, enclosing: enclosingPath(doc, text, offset, cfn) };
+      }
+      problems.push(problem);
     }
   }
   const positionOf = (node: Node | null | undefined): SourcePosition => {
@@ -177,6 +204,53 @@ export function parseYamlSource(text: string, file: string, options: ParseYamlOp
       return `${file}:${position.line}:${position.column} ${jsonPointer(path)}`;
     },
   };
+}
+
+/**
+ * The JSON path of the deepest node that encloses a source offset, in the tree `yaml` built before and around a
+ * syntax error (a Document with errors keeps a partial tree whose nodes have source ranges `[start, valueEnd,
+ * nodeEnd]`). A node encloses the offset when `start <= offset <= valueEnd` (inclusive: an unclosed flow mapping
+ * ends where the error is reported); an empty value (`key:` with nothing after it), and each collection it ends,
+ * also encloses an offset that only whitespace separates from it, so a tab-indented line under `deployment:` is
+ * inside `deployment` (the partial tree ends at the empty value).
+ * Mapping keys are not descended into. With `cfn`, a CloudFormation-tagged node adds its long-form key
+ * (`Fn::If`), as {@link YamlSource.locate} accepts.
+ */
+function enclosingPath(doc: Document, text: string, offset: number, cfn: boolean): PathSegment[] {
+  /** True when the node is an empty value or a collection whose last value is (recursively) one. */
+  const endsEmpty = (node: unknown): boolean => {
+    if (!isNode(node) || !node.range) return false;
+    const [start, valueEnd] = node.range;
+    if (isScalar(node)) return node.value === null && start === valueEnd;
+    const last: unknown = isMap(node) ? node.items.at(-1)?.value : isSeq(node) ? node.items.at(-1) : undefined;
+    return isNode(last) && last.range?.[1] === valueEnd && endsEmpty(last);
+  };
+  const encloses = (node: unknown): boolean => {
+    if (!isNode(node) || !node.range) return false;
+    const [start, valueEnd] = node.range;
+    if (offset < start) return false;
+    return offset <= valueEnd || (endsEmpty(node) && /^\s*$/.test(text.slice(valueEnd, offset)));
+  };
+  const path: PathSegment[] = [];
+  let node: unknown = doc.contents;
+  for (;;) {
+    const tag = isNode(node) ? node.tag : undefined;
+    const longForm = cfn && typeof tag === 'string' ? CFN_TAGS.get(tag) : undefined;
+    let next: { segment: PathSegment; node: unknown } | undefined;
+    if (isMap(node)) {
+      for (const pair of node.items) {
+        if (encloses(pair.value)) next = { segment: isScalar(pair.key) ? String(pair.key.value) : String(pair.key), node: pair.value };
+      }
+    } else if (isSeq(node)) {
+      node.items.forEach((item, i) => {
+        if (encloses(item)) next = { segment: i, node: item };
+      });
+    }
+    if (next === undefined) return path;
+    if (longForm !== undefined) path.push(longForm);
+    path.push(next.segment);
+    node = next.node;
+  }
 }
 
 /** A repeated mapping key: its path (the duplicate's), the key as written, and the line of its first occurrence. */

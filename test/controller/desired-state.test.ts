@@ -95,15 +95,14 @@ broken('the base document is valid (so each case below fails for its own reason)
   assert.is(d.spec.azure?.models[0]?.endpoint, 'https://example.services.ai.azure.com/models');
 });
 
-broken('bad YAML syntax: an unclosed quote', () => {
-  assert.equal(problems(edit(25, '        model: "DeepSeek-R1')), [`${FILE}:25:28 /: YAML: Missing closing "quote`]);
+broken('bad YAML syntax: an unclosed quote, at the value it is in', () => {
+  assert.equal(problems(edit(25, '        model: "DeepSeek-R1')), [`${FILE}:25:28 /spec/azure/models/1/model: YAML: Missing closing "quote`]);
 });
 
-broken('bad YAML syntax: a cascade shows the first five errors, then how many more', () => {
-  const p = problems(edit(9, '      worker: ['));
-  assert.is(p[0], `${FILE}:11:11 /: YAML: Block collections are not allowed within flow collections`);
-  assert.is(p.length, 5);
-  assert.match(p[4]!, /\(and 1 more syntax error after it\)$/);
+broken('bad YAML syntax: a cascade is one problem, the first in the file, saying how many more errors follow', () => {
+  assert.equal(problems(edit(9, '      worker: [')), [
+    `${FILE}:11:11 /spec/ecs/services/worker/0/autoscaling: YAML: Block collections are not allowed within flow collections (5 more syntax errors after it may follow from this one)`,
+  ]);
 });
 
 broken('an unknown key points at the key and lists the allowed ones', () => {
@@ -292,6 +291,55 @@ fileEnv('trendctl validate: a copy of dev.yml saved as desired-state/staging.yml
   assert.is((await runCli(['validate', '-f', join(dir, 'desired-state', 'dev.yml')])).code, 0);
 });
 
+const syntax = suite('trendctl validate: one YAML syntax mistake is one problem, at the JSON path around it');
+const syntaxTmp = mkdtempSync(join(tmpdir(), 'ct-yaml-syntax-'));
+syntax.after(() => rmSync(syntaxTmp, { recursive: true, force: true }));
+
+/** Runs `trendctl validate -f <tmp>/test.yml` on `text`; returns exit code and stderr with the file shown as FILE. */
+async function validateCli(text: string): Promise<{ code: number; err: string }> {
+  const file = join(syntaxTmp, 'test.yml');
+  writeFileSync(file, text);
+  const { code, out, err } = await runCli(['validate', '-f', file]);
+  assert.is(out, '');
+  return { code, err: err.split(file).join(FILE) };
+}
+
+/** What `trendctl validate` prints for a document with exactly one problem. */
+const oneProblem = (line: string): string => `invalid desired state ${FILE} (1 problem):\n  - ${line}\n`;
+
+syntax('an unclosed { of a flow mapping under /spec/ecs/services/<name>: at the flow mapping, where yaml finds it open', async () => {
+  // Line 10 opens the mapping; yaml finds it still open at the next key, line 11 column 9.
+  const { code, err } = await validateCli(edit(9, '      worker:', '        deployment: { strategy: ROLLING, maximumPercent: 200'));
+  assert.is(code, 1);
+  assert.is(err, oneProblem(`${FILE}:11:9 /spec/ecs/services/worker/deployment: YAML: Flow map in block collection must be sufficiently indented and end with a }`));
+});
+
+syntax('a tab indenting a key of a nested mapping: at the mapping the line is indented under', async () => {
+  const { code, err } = await validateCli(edit(11, '\t  min: 1'));
+  assert.is(code, 1);
+  assert.is(err, oneProblem(`${FILE}:11:1 /spec/ecs/services/worker/autoscaling: YAML: Tabs are not allowed as indentation (7 more syntax errors after it may follow from this one)`));
+});
+
+syntax('a nested key indented one space less than its siblings: at their mapping', async () => {
+  const { code, err } = await validateCli(edit(12, '         max: 4'));
+  assert.is(code, 1);
+  assert.is(err, oneProblem(`${FILE}:12:1 /spec/ecs/services/worker/autoscaling: YAML: All mapping items must start at the same column (2 more syntax errors after it may follow from this one)`));
+});
+
+syntax('an unterminated quoted string: at the value, where yaml finds the line end without the closing quote', async () => {
+  const { code, err } = await validateCli(edit(7, '    cluster: "content-trends-test'));
+  assert.is(code, 1);
+  assert.is(err, oneProblem(`${FILE}:7:34 /spec/ecs/cluster: YAML: Missing closing "quote`));
+});
+
+syntax('a duplicate key before a syntax error is still listed; the syntax error is the last problem', async () => {
+  const text = edit(7, '    cluster: a', '    cluster: b').replace('max: 4', 'max: "4');
+  assert.equal(problems(text), [
+    `${FILE}:8:5 /spec/ecs/cluster: YAML: duplicate key \`cluster\` (first at line 7); a key may appear once per mapping`,
+    `${FILE}:13:18 /spec/ecs/services/worker/autoscaling/max: YAML: Missing closing "quote`,
+  ]);
+});
+
 const durations = suite('parseDurationMs');
 
 durations('Go-style durations', () => {
@@ -314,4 +362,5 @@ durations('formatDurationMs is the short form', () => {
 real.run();
 broken.run();
 fileEnv.run();
+syntax.run();
 durations.run();
