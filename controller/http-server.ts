@@ -5,6 +5,8 @@
  *   `GET /drift?history=N` (1–100): the last N reports, newest first;
  * - `GET /metrics`: Prometheus text format.
  * Anything else: 404; other methods: 405. Errors answer 500 with a generic message (details go to the log).
+ * None of the routes asks for credentials, so the server binds to loopback unless RECONCILER_HOST says otherwise
+ * (the container's health check calls 127.0.0.1; people read drift through the API's authenticated `/v1/drift`).
  */
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
