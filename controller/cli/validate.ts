@@ -1,5 +1,6 @@
 /**
- * `trendctl validate -f FILE`: parses, interpolates and validates a desired-state document. Prints `ok`, or
+ * `trendctl validate -f FILE` (or DESIRED_STATE_FILE): parses, interpolates and validates a desired-state document.
+ * Prints `ok: FILE` (so a check of the file named by the environment says which file it was), or
  * every problem as `file:line:column /json/pointer: message`. Exit 0 valid, 1 invalid.
  */
 import { loadDesiredState } from '../../services/platform/desired-state.ts';
@@ -20,7 +21,7 @@ export const validateCommand: Command = {
     }
     try {
       await loadDesiredState(file, interpolationVars(ctx.env));
-      ctx.stdout.write('ok\n');
+      ctx.stdout.write(`ok: ${file}\n`);
       return 0;
     } catch (err) {
       if (err instanceof ValidationError) {

@@ -63,7 +63,7 @@ cli.after(async () => {
 
 cli('validate: ok and exit 0 for a real file', async () => {
   const r = await trendctl(['validate', '-f', DEV_FILE], {});
-  assert.equal([r.code, r.stdout, r.stderr], [0, 'ok\n', '']);
+  assert.equal([r.code, r.stdout, r.stderr], [0, `ok: ${DEV_FILE}\n`, '']);
 });
 
 cli('validate: every problem with file:line:column and exit 1 for a broken file', async () => {
