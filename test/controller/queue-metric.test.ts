@@ -7,63 +7,32 @@
 import { suite } from 'uvu';
 import * as assert from 'uvu/assert';
 import { readFileSync } from 'node:fs';
-import { Redis } from 'ioredis';
-import { CloudWatchClient } from '@aws-sdk/client-cloudwatch';
 import { UpdateServiceCommand } from '@aws-sdk/client-ecs';
 import type { Queue } from 'bullmq';
 import { parseDesiredState, type DesiredState } from '../../services/platform/desired-state.ts';
 import { createAnalysisQueue } from '../../services/analyses/queue.ts';
 import type { AnalysisJobData } from '../../services/analyses/types.ts';
-import { LeaderLock } from '../../controller/leader-lock.ts';
-import { ReconcileLoop } from '../../controller/loop.ts';
 import { ReconcilerMetrics } from '../../controller/metrics.ts';
-import { ReportHistory } from '../../controller/report/history.ts';
 import { bullmqBacklog } from '../../controller/queue-depth/backlog.ts';
 import type { QueueMetricOutcome } from '../../controller/queue-depth/datum.ts';
-import { passMetricsPublisher } from '../../controller/metrics-publisher/pass-metrics.ts';
 import { queueDepthSample, queueMetricOf } from '../../controller/queue-depth/sample.ts';
 import type { DriftReport, ObservedService, ObservedState } from '../../controller/types.ts';
 import type { AwsEmulator } from '../../devstack/emulators/aws/index.ts';
-import { startTestStack, type TestStack } from '../support/stack.ts';
-import { DUMMY_CREDENTIALS, clientsFor, seedFromDesired } from './support/seed.ts';
+import { startPassMetricsStack, type PassMetricsStack } from './support/pass-metrics-stack.ts';
 
 const DEV = parseDesiredState(readFileSync('desired-state/dev.yml', 'utf8'), 'desired-state/dev.yml', {});
 const CLUSTER = DEV.spec.ecs.cluster;
 const WORKER_NAME = 'content-trends-dev-worker-Service-WORKER1x2Y3z';
 const WORKER = `service/${CLUSTER}/${WORKER_NAME}`;
 
-let stack: TestStack;
+let h: PassMetricsStack;
 let emu: AwsEmulator;
 let queue: Queue<AnalysisJobData>;
-let cloudwatch: CloudWatchClient;
-const connections: Redis[] = [];
-const clientSets: ReturnType<typeof clientsFor>[] = [];
 
-function redis(): Redis {
-  const r = new Redis(stack.redisUrl);
-  connections.push(r);
-  return r;
-}
-
-/** One reconciler replica wired like controller/main.ts, its metrics fed from the loop's events. */
+/** One reconciler replica wired like controller/main.ts (with the queue's backlog reader), its metrics fed from the loop's events. */
 function replica(id: string) {
-  const conn = redis();
-  const clients = clientsFor(emu.endpoint);
-  clientSets.push(clients);
   const metrics = new ReconcilerMetrics();
-  const loop = new ReconcileLoop(
-    {
-      loadDesired: async () => DEV,
-      source: 'desired-state/dev.yml',
-      reconcile: { ...clients, taskDefinitions: new Map(), retry: { baseMs: 1, capMs: 4 } },
-      lock: new LeaderLock(conn, `${stack.keyPrefix}:reconciler:leader`, id, { ttlMs: 5_000 }),
-      history: new ReportHistory(conn, stack.keyPrefix, 3),
-      publishMetrics: passMetricsPublisher({
-        cloudwatch, backlog: bullmqBacklog(queue), retry: { baseMs: 1, capMs: 4 }, onApiCall: (e) => metrics.recordApiCall(e),
-      }),
-    },
-    { defaultIntervalMs: 60_000 },
-  );
+  const loop = h.replica(id, { publish: { backlog: bullmqBacklog(queue), onApiCall: (e) => metrics.recordApiCall(e) } });
   const events: string[] = [];
   const outcomes: QueueMetricOutcome[] = [];
   const reports: DriftReport[] = [];
@@ -82,7 +51,7 @@ function replica(id: string) {
 }
 
 async function setWorkerTasks(n: number): Promise<void> {
-  await clientSets[0]!.ecs.send(new UpdateServiceCommand({ cluster: CLUSTER, service: WORKER_NAME, desiredCount: n }));
+  await h.clients.ecs.send(new UpdateServiceCommand({ cluster: CLUSTER, service: WORKER_NAME, desiredCount: n }));
 }
 
 function job(i: number): AnalysisJobData {
@@ -94,23 +63,14 @@ const points = () => emu.metrics.datapoints({ namespace: 'ContentTrends', metric
 const published = suite('queue-depth metric published by the reconcile loop');
 
 published.before(async () => {
-  stack = await startTestStack('queue-metric', { aws: true });
-  emu = stack.aws!;
-  await seedFromDesired(emu.endpoint, DEV, { copilotNames: true, desiredCounts: { worker: 3 } });
-  queue = createAnalysisQueue(redis(), stack.keyPrefix, 'video-analysis');
-  cloudwatch = new CloudWatchClient({ endpoint: emu.endpoint, region: 'us-east-1', credentials: DUMMY_CREDENTIALS, maxAttempts: 1 });
-  clientSets.push(clientsFor(emu.endpoint));
+  h = await startPassMetricsStack('queue-metric', DEV, { desiredCounts: { worker: 3 } });
+  emu = h.emu;
+  queue = createAnalysisQueue(h.redis(), h.stack.keyPrefix, 'video-analysis');
 });
 
 published.after(async () => {
   await queue.close();
-  cloudwatch.destroy();
-  for (const c of clientSets) {
-    c.ecs.destroy();
-    c.autoscaling.destroy();
-  }
-  for (const r of connections) r.disconnect();
-  await stack.close();
+  await h.close();
 });
 
 published('N waiting + prioritized jobs and M running tasks: N/M under the policy\'s namespace, name and dimensions, unit Count', async () => {
@@ -161,13 +121,8 @@ published('zero running tasks: the whole backlog is the value (divisor 1), and a
 published('PutMetricData failing: reported as an outcome, counted as an error, the pass still finishes; a throttle is retried', async () => {
   emu.metrics.clear();
   emu.resetCalls();
-  emu.faults.add({ operation: 'PutMetricData', kind: 'server-error' });
   const r = replica('replica-f');
-  try {
-    await r.loop.runOnce();
-  } finally {
-    emu.faults.clear();
-  }
+  await h.runOnceUnder({ operation: 'PutMetricData', kind: 'server-error' }, r.loop);
   assert.equal(r.events, ['queueMetric:failed', 'passFinished']);
   const failed = r.outcomes[0]!;
   assert.is(failed.outcome, 'failed');
@@ -199,12 +154,7 @@ published('only the leader publishes; a cluster that cannot be read is skipped w
   assert.equal(standby.events, []);
   assert.is(points().length, 1);
 
-  emu.faults.add({ operation: 'ListServices', kind: 'server-error' });
-  try {
-    await leader.loop.runOnce();
-  } finally {
-    emu.faults.clear();
-  }
+  await h.runOnceUnder({ operation: 'ListServices', kind: 'server-error' }, leader.loop);
   await leader.loop.stop();
   await standby.loop.stop();
   assert.equal(leader.outcomes[1], { outcome: 'skipped', metric: 'ContentTrends/QueueDepthPerTask', reason: `cluster ${CLUSTER} was not observed: running tasks unknown` });

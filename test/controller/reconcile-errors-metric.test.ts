@@ -7,19 +7,14 @@
 import { suite } from 'uvu';
 import * as assert from 'uvu/assert';
 import { readFileSync } from 'node:fs';
-import { Redis } from 'ioredis';
-import { CloudWatchClient } from '@aws-sdk/client-cloudwatch';
 import { UpdateServiceCommand } from '@aws-sdk/client-ecs';
 import { parseDesiredState, type DesiredState } from '../../services/platform/desired-state.ts';
 import { ValidationError } from '../../services/platform/errors.ts';
-import { LeaderLock } from '../../controller/leader-lock.ts';
-import { ReconcileLoop } from '../../controller/loop.ts';
-import { ReportHistory } from '../../controller/report/history.ts';
-import { passMetricsPublisher, type ReconcileErrorsOutcome } from '../../controller/metrics-publisher/pass-metrics.ts';
+import type { ReconcileLoop } from '../../controller/loop.ts';
+import type { ReconcileErrorsOutcome } from '../../controller/metrics-publisher/pass-metrics.ts';
 import { putMetricData } from '../../controller/metrics-publisher/publisher.ts';
 import type { AwsEmulator } from '../../devstack/emulators/aws/index.ts';
-import { startTestStack, type TestStack } from '../support/stack.ts';
-import { DUMMY_CREDENTIALS, clientsFor, seedFromDesired } from './support/seed.ts';
+import { startPassMetricsStack, type PassMetricsStack } from './support/pass-metrics-stack.ts';
 
 const DEV = parseDesiredState(readFileSync('desired-state/dev.yml', 'utf8'), 'desired-state/dev.yml', {});
 const CLUSTER = DEV.spec.ecs.cluster;
@@ -27,33 +22,15 @@ const CLUSTER = DEV.spec.ecs.cluster;
 const ALARM_METRIC = { namespace: 'ContentTrends', metricName: 'ReconcileErrors' };
 const ALARM_DIMENSIONS = [{ name: 'Application', value: 'content-trends' }, { name: 'Environment', value: 'dev' }];
 
-let stack: TestStack;
+let h: PassMetricsStack;
 let emu: AwsEmulator;
-let cloudwatch: CloudWatchClient;
-let names: Record<string, string>;
 let clockMs = Date.parse('2030-01-01T00:00:00Z');
-const connections: Redis[] = [];
-const clientSets: ReturnType<typeof clientsFor>[] = [];
 /** Loops of the running test, stopped after it whatever happened (a lease left held would block the next test). */
 const loops: ReconcileLoop[] = [];
 
-/** One reconciler replica wired like controller/main.ts without the queue metric (RECONCILE_PUBLISH_QUEUE_METRIC=false). */
+/** One reconciler replica wired like controller/main.ts without the queue metric (RECONCILE_PUBLISH_QUEUE_METRIC=false), on the test clock. */
 function replica(id: string, loadDesired: () => Promise<DesiredState> = async () => DEV) {
-  const conn = new Redis(stack.redisUrl);
-  connections.push(conn);
-  const clients = clientsFor(emu.endpoint);
-  clientSets.push(clients);
-  const loop = new ReconcileLoop(
-    {
-      loadDesired,
-      source: 'desired-state/dev.yml',
-      reconcile: { ...clients, taskDefinitions: new Map(), retry: { baseMs: 1, capMs: 4 }, now: () => new Date(clockMs) },
-      lock: new LeaderLock(conn, `${stack.keyPrefix}:reconciler:leader`, id, { ttlMs: 5_000 }),
-      history: new ReportHistory(conn, stack.keyPrefix, 3),
-      publishMetrics: passMetricsPublisher({ cloudwatch, retry: { baseMs: 1, capMs: 4 } }),
-    },
-    { defaultIntervalMs: 60_000 },
-  );
+  const loop = h.replica(id, { loadDesired, now: () => new Date(clockMs) });
   loops.push(loop);
   const events: string[] = [];
   const outcomes: ReconcileErrorsOutcome[] = [];
@@ -75,10 +52,8 @@ function values(): (number | undefined)[] {
 const errors = suite('ReconcileErrors published by the reconcile loop');
 
 errors.before(async () => {
-  stack = await startTestStack('reconcile-errors', { aws: true });
-  emu = stack.aws!;
-  names = await seedFromDesired(emu.endpoint, DEV, { copilotNames: true });
-  cloudwatch = new CloudWatchClient({ endpoint: emu.endpoint, region: 'us-east-1', credentials: DUMMY_CREDENTIALS, maxAttempts: 1 });
+  h = await startPassMetricsStack('reconcile-errors', DEV);
+  emu = h.emu;
 });
 
 errors.after.each(async () => {
@@ -87,13 +62,7 @@ errors.after.each(async () => {
 });
 
 errors.after(async () => {
-  cloudwatch.destroy();
-  for (const c of clientSets) {
-    c.ecs.destroy();
-    c.autoscaling.destroy();
-  }
-  for (const r of connections) r.disconnect();
-  await stack.close();
+  await h.close();
 });
 
 errors('a clean pass publishes 0; a failed ECS write counts until it is corrected, through its back-off; a blind pass counts as failed', async () => {
@@ -107,13 +76,8 @@ errors('a clean pass publishes 0; a failed ECS write counts until it is correcte
   assert.equal(r.outcomes[0], { outcome: 'published', metric: 'ContentTrends/ReconcileErrors', value: 0, failedActions: 0, backedOff: 0, failedPasses: 0 });
 
   // Drift on the reconciler service, and ECS refusing every UpdateService: the write fails after its retries.
-  await clientSets[0]!.ecs.send(new UpdateServiceCommand({ cluster: CLUSTER, service: names.reconciler, desiredCount: 3 }));
-  emu.faults.add({ operation: 'UpdateService', kind: 'server-error' });
-  try {
-    await r.loop.runOnce();
-  } finally {
-    emu.faults.clear();
-  }
+  await h.clients.ecs.send(new UpdateServiceCommand({ cluster: CLUSTER, service: h.names.reconciler, desiredCount: 3 }));
+  await h.runOnceUnder({ operation: 'UpdateService', kind: 'server-error' }, r.loop);
   assert.equal(r.outcomes[1], { outcome: 'published', metric: 'ContentTrends/ReconcileErrors', value: 1, failedActions: 1, backedOff: 0, failedPasses: 0 });
 
   // Fault gone, but the resource backs off (30 s ± 10 %): not written, no error in the report, still counted.
@@ -126,12 +90,7 @@ errors('a clean pass publishes 0; a failed ECS write counts until it is correcte
   assert.equal(values(), [0, 1, 1, 0]);
 
   // ListServices failing: the cluster cannot be read, the pass saw nothing.
-  emu.faults.add({ operation: 'ListServices', kind: 'server-error' });
-  try {
-    await r.loop.runOnce();
-  } finally {
-    emu.faults.clear();
-  }
+  await h.runOnceUnder({ operation: 'ListServices', kind: 'server-error' }, r.loop);
   await r.loop.stop();
   assert.equal(r.outcomes[4], { outcome: 'published', metric: 'ContentTrends/ReconcileErrors', value: 1, failedActions: 0, backedOff: 0, failedPasses: 1 });
   assert.equal(values(), [0, 1, 1, 0, 1]);
@@ -171,12 +130,7 @@ errors('only the leader publishes; a failed PutMetricData is an outcome with the
   assert.equal(standby.events, []);
   assert.equal(values(), [0]);
 
-  emu.faults.add({ operation: 'PutMetricData', kind: 'server-error' });
-  try {
-    await leader.loop.runOnce();
-  } finally {
-    emu.faults.clear();
-  }
+  await h.runOnceUnder({ operation: 'PutMetricData', kind: 'server-error' }, leader.loop);
   await leader.loop.stop();
   await standby.loop.stop();
   assert.equal(leader.events.slice(2), ['reconcileErrorsMetric:failed', 'passFinished']);
@@ -195,9 +149,9 @@ errors('the publisher sends only catalogued metrics: a stray name, unit or dimen
     [{ ...base, dimensions: [{ name: 'Environment', value: 'dev' }] }, 'not published: ContentTrends/ReconcileErrors: dimensions [Environment], the catalog says [Application, Environment]'],
     [{ ...base, value: Number.NaN }, 'not published: ContentTrends/ReconcileErrors: value NaN is not finite'],
   ];
-  for (const [datum, error] of cases) assert.equal(await putMetricData([datum], { cloudwatch }), { ok: false, error });
+  for (const [datum, error] of cases) assert.equal(await putMetricData([datum], { cloudwatch: h.cloudwatch }), { ok: false, error });
   assert.is(emu.callCount('PutMetricData'), 0);
-  assert.equal(await putMetricData([base], { cloudwatch }), { ok: true });
+  assert.equal(await putMetricData([base], { cloudwatch: h.cloudwatch }), { ok: true });
   assert.is(emu.callCount('PutMetricData'), 1);
 });
 
