@@ -5,8 +5,9 @@
  * knowing the call's post-call write is the next thing that call sends to Redis. Requests are forwarded to the AI
  * emulator unchanged, answers relayed unchanged.
  */
-import { createServer, request, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
+import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
+import { forwardRequest } from './forward.ts';
 
 /** A running proxy. */
 export interface HoldingProxy {
@@ -47,29 +48,13 @@ export async function startHoldingProxy(targetBaseUrl: string, pathPrefix = '/mo
   await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
   const { port } = server.address() as AddressInfo;
 
-  const forward = ({ req, body, res }: Held): void => {
-    const up = request({ host: target.hostname, port: target.port, method: req.method, path: req.url, headers: { ...req.headers, host: target.host } }, (upRes) => {
-      const parts: Buffer[] = [];
-      upRes.on('data', (c: Buffer) => parts.push(c));
-      upRes.on('end', () => {
-        res.writeHead(upRes.statusCode ?? 502, upRes.headers);
-        res.end(Buffer.concat(parts));
-      });
-    });
-    up.on('error', (e) => {
-      res.writeHead(502, { 'content-type': 'text/plain' });
-      res.end(`proxy: ${e.message}`);
-    });
-    up.end(body);
-  };
-
   return {
     endpoint: `http://127.0.0.1:${port}${pathPrefix}`,
     arrived: (n) => (held.length >= n ? Promise.resolve() : new Promise<void>((resolve) => waiters.push({ n, resolve }))),
     release(i) {
       const h = held[i];
       if (!h) throw new Error(`holding proxy: request ${i} has not arrived (${held.length} so far)`);
-      forward(h);
+      forwardRequest(target, h.req, h.body, h.res);
     },
     close: () =>
       new Promise<void>((resolve) => {

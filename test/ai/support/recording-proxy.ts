@@ -4,8 +4,9 @@
  * left, the status, and the retry headers of the answer. The emulator's own log keeps bodies only for its newest
  * 20 requests, too few to tie each retry to the 429 that preceded it in a batch.
  */
-import { createServer, request, type Server } from 'node:http';
+import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
+import { forwardRequest } from './forward.ts';
 
 /** One proxied request. Times are epoch ms from this process's clock. */
 export interface ProxiedCall {
@@ -43,31 +44,16 @@ export async function startRecordingProxy(targetBaseUrl: string, pathPrefix = '/
     req.on('end', () => {
       const body = Buffer.concat(chunks);
       const job = TAG.exec(body.toString('utf8'))?.[1] ?? '';
-      const up = request(
-        { host: target.hostname, port: target.port, method: req.method, path: req.url, headers: { ...req.headers, host: target.host } },
-        (upRes) => {
-          const parts: Buffer[] = [];
-          upRes.on('data', (c: Buffer) => parts.push(c));
-          upRes.on('end', () => {
-            const h = upRes.headers;
-            calls.push({
-              job,
-              arrivedAtMs,
-              answeredAtMs: Date.now(),
-              status: upRes.statusCode ?? 0,
-              ...(typeof h['retry-after-ms'] === 'string' ? { retryAfterMs: h['retry-after-ms'] } : {}),
-              ...(typeof h['retry-after'] === 'string' ? { retryAfter: h['retry-after'] } : {}),
-            });
-            res.writeHead(upRes.statusCode ?? 502, upRes.headers);
-            res.end(Buffer.concat(parts));
-          });
-        },
-      );
-      up.on('error', (e) => {
-        res.writeHead(502, { 'content-type': 'text/plain' });
-        res.end(`proxy: ${e.message}`);
+      forwardRequest(target, req, body, res, ({ status, headers: h }) => {
+        calls.push({
+          job,
+          arrivedAtMs,
+          answeredAtMs: Date.now(),
+          status: status ?? 0,
+          ...(typeof h['retry-after-ms'] === 'string' ? { retryAfterMs: h['retry-after-ms'] } : {}),
+          ...(typeof h['retry-after'] === 'string' ? { retryAfter: h['retry-after'] } : {}),
+        });
       });
-      up.end(body);
     });
   });
   await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
