@@ -3,6 +3,7 @@
  * status, with bounded labels, never served on the public API port.
  */
 import { suite } from 'uvu';
+import { request as httpRequest } from 'node:http';
 import * as assert from 'uvu/assert';
 import { serveMetrics } from '../../services/api/metrics-server.ts';
 import { createLogger } from '../../services/platform/logger.ts';
@@ -35,6 +36,17 @@ scrape('counts requests by method, route pattern and status, with a latency hist
   assert.match(text, /api_http_requests_total\{method="GET",route="\/healthz",status="200"\} 1\b/);
   assert.match(text, /api_http_request_duration_seconds_bucket\{le="0\.2",method="GET",route="\/v1\/analyses\/:id",status="404"\} \d+/);
   assert.match(text, /api_http_request_duration_seconds_count\{method="GET",route="\/v1\/analyses\/:id",status="404"\} 2\b/);
+});
+
+scrape('a client gone mid-body counts as 499, as the access log says, not as a 404', async () => {
+  await new Promise<void>((resolve) => {
+    const req = httpRequest(`${h.baseUrl}/v1/analyses`, { method: 'POST', headers: { authorization: `Bearer ${token}`, 'content-type': 'application/json', 'content-length': '1000' } });
+    req.on('error', () => resolve());
+    req.write('{"videoKey": "uploads/');
+    setTimeout(() => req.destroy(), 200);
+  });
+  const text = await scrapeUntil(/api_http_requests_total\{method="POST",route="unmatched",status="499"\} 1\b/);
+  assert.not.match(text, /method="POST",route="unmatched",status="404"/);
 });
 
 scrape('paths no route matched share one label, so clients cannot grow the label set; no ids or tokens appear', async () => {

@@ -17,10 +17,8 @@
 import { performance } from 'node:perf_hooks';
 import type { Logger } from '../../platform/logger.ts';
 import { anonymiseAddress } from '../client-address.ts';
+import { finalStatus } from './final-status.ts';
 import type { ApiMiddleware, ApiRouterContext } from '../context.ts';
-
-/** Status logged for a request whose client went away before any answer was sent (nginx's convention). */
-export const CLIENT_CLOSED_REQUEST = 499;
 
 /**
  * Must run after middleware/request-id.ts and middleware/client-address.ts (it uses `requestId` and `clientAddress`).
@@ -39,9 +37,7 @@ export function accessLog(rootLogger: Logger): ApiMiddleware {
           method: ctx.method,
           route: typeof route === 'string' ? route : null,
           path: ctx.path,
-          // A client gone before any answer was sent: Koa's default 404 would be logged otherwise. 499 is nginx's
-          // "client closed request", which log queries already know.
-          status: ctx.res.headersSent ? ctx.res.statusCode : CLIENT_CLOSED_REQUEST,
+          status: finalStatus(ctx.res),
           ms: Math.round((performance.now() - startedMs) * 10) / 10,
           tenant: ctx.state.principal?.tenantId ?? null,
           clientNet: anonymiseAddress(ctx.state.clientAddress),

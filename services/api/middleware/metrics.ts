@@ -1,10 +1,12 @@
 /**
  * Records every request in {@link ApiMetrics} once its response has finished (or the client went away), with the
- * final status that middleware/errors.ts set and the router's pattern as `route`.
+ * final status that middleware/errors.ts set (499 when the client went away first: final-status.ts) and the router's
+ * pattern as `route`.
  */
 import { performance } from 'node:perf_hooks';
 import type { ApiMiddleware, ApiRouterContext } from '../context.ts';
 import { UNMATCHED_ROUTE, type ApiMetrics } from '../metrics.ts';
+import { finalStatus } from './final-status.ts';
 
 /** The metrics middleware. */
 export function recordMetrics(metrics: ApiMetrics): ApiMiddleware {
@@ -12,7 +14,7 @@ export function recordMetrics(metrics: ApiMetrics): ApiMiddleware {
     const startedMs = performance.now();
     ctx.res.on('close', () => {
       const route = (ctx as ApiRouterContext)._matchedRoute;
-      metrics.observe(ctx.method, typeof route === 'string' ? route : UNMATCHED_ROUTE, ctx.res.statusCode, (performance.now() - startedMs) / 1000);
+      metrics.observe(ctx.method, typeof route === 'string' ? route : UNMATCHED_ROUTE, finalStatus(ctx.res), (performance.now() - startedMs) / 1000);
     });
     return next();
   };
