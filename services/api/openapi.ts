@@ -14,10 +14,10 @@
  * "not an allowed field"; none of the document's query parameters is an array, so a declared one given twice
  * (`?limit=5&limit=6`) is "is given more than once" rather than a type error.
  *
- * A declared header parameter sent on more than one header line is "is given more than once" (read from Node's
- * `headersDistinct`: for headers it does not know, Node joins repeated lines with ", ", which would otherwise look
- * like one malformed value). One sent with an empty value is "is empty", not absent: an empty `Idempotency-Key`
- * must not silently turn idempotency off.
+ * A declared header parameter sent on more than one header line is "is given more than once" (read from the raw
+ * header lines, middleware/header-lines.ts: for headers it does not know, Node joins repeated lines with ", ", which
+ * would otherwise look like one malformed value). One sent with an empty value is "is empty", not absent: an empty
+ * `Idempotency-Key` must not silently turn idempotency off.
  */
 import { readFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
@@ -26,6 +26,7 @@ import addFormatsModule from 'ajv-formats';
 import { parse as parseYaml } from 'yaml';
 import { ValidationError, type Problem } from '../platform/errors.ts';
 import type { ApiRouterContext } from './context.ts';
+import { headerLines } from './middleware/header-lines.ts';
 
 const addFormats = addFormatsModule as unknown as (ajv: Ajv2020) => Ajv2020;
 
@@ -232,15 +233,15 @@ export class RequestValidators {
         },
       },
     });
-    const headerNames = params.filter((p) => p.param.in === 'header').map((p) => p.param.name);
+    const headerNames = params.filter((p) => p.param.in === 'header').map((p) => [p.param.name, p.param.name.toLowerCase()] as const);
     const queryNames = queryParams.map((p) => p.param.name);
     return (ctx) => {
       // Problems found before the schemas run; schema problems at the same place would only repeat them.
       const problems: Problem[] = [];
       const header: Record<string, string> = {};
-      for (const name of headerNames) {
-        const values = ctx.req.headersDistinct[name.toLowerCase()];
-        if (values === undefined) continue;
+      for (const [name, lowerName] of headerNames) {
+        const values = headerLines(ctx.req, lowerName);
+        if (values.length === 0) continue;
         if (values.length > 1) problems.push({ where: `header.${name}`, message: 'is given more than once' });
         else if (values[0] === '') problems.push({ where: `header.${name}`, message: 'is empty' });
         else if (values[0] !== undefined) header[name] = values[0];

@@ -18,7 +18,7 @@ import type { KeyedTokenVerifier } from '../auth/verified-token-cache.ts';
 import type { Principal } from '../auth/principal.ts';
 import type { ApiContext, ApiMiddleware, ApiState } from '../context.ts';
 import { tokenKey } from '../rate-limits.ts';
-import { headerLineCount } from './header-lines.ts';
+import { headerLines } from './header-lines.ts';
 
 /** The realm named in `WWW-Authenticate`. */
 export const AUTH_REALM = 'content-trends';
@@ -62,7 +62,7 @@ export function authenticate(verify: KeyedTokenVerifier | TokenVerifier, openPat
     if (openPaths.has(ctx.path)) return next();
     const header = ctx.get('Authorization');
     if (header === '') throw new AuthError(401, 'unauthorized', 'a bearer token is required (Authorization: Bearer <JWT>)');
-    if (headerLineCount(ctx.req, 'authorization') > 1) throw new AuthError(401, 'unauthorized', 'the Authorization header is given more than once; send one bearer token');
+    if (headerLines(ctx.req, 'authorization').length > 1) throw new AuthError(401, 'unauthorized', 'the Authorization header is given more than once; send one bearer token');
     const m = BEARER.exec(header);
     const token = m?.[1];
     if (!token) throw new AuthError(401, 'unauthorized', 'the Authorization header must be "Bearer <JWT>"');

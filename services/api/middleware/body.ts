@@ -22,7 +22,7 @@
 import { bodyParser } from '@koa/bodyparser';
 import { AppError, ValidationError } from '../../platform/errors.ts';
 import type { ApiMiddleware } from '../context.ts';
-import { headerLineCount } from './header-lines.ts';
+import { headerLines } from './header-lines.ts';
 
 const BODY_METHODS = new Set(['POST', 'PUT', 'PATCH']);
 
@@ -108,7 +108,7 @@ export function jsonBody(options: JsonBodyOptions): ApiMiddleware {
     // GET, HEAD, DELETE, OPTIONS: no route reads a body, so none is parsed (validators see `{}`).
     if (!BODY_METHODS.has(ctx.method)) return next();
     const hasBody = (ctx.request.length ?? 0) > 0 || ctx.get('Transfer-Encoding') !== '';
-    if (hasBody && headerLineCount(ctx.req, 'content-type') > 1) {
+    if (hasBody && headerLines(ctx.req, 'content-type').length > 1) {
       throw new AppError('unsupported_media_type', 'the Content-Type header is given more than once; send one (application/json)', 415);
     }
     if (hasBody && !ctx.is('application/json')) {
