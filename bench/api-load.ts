@@ -26,7 +26,7 @@ import autocannon, { type AutocannonResult } from 'autocannon';
 import { Redis } from 'ioredis';
 import { createDevIssuer } from '../devstack/dev-keys.ts';
 import { freePort } from '../devstack/standins/ports.ts';
-import { startRedis } from '../devstack/standins/redis.ts';
+import { deleteKeysWithPrefix, startRedis } from '../devstack/standins/redis.ts';
 import { firstJsonLine, startChild, startModuleChild, type Child } from './child-process.ts';
 
 /** Options of {@link benchApiLoad} (the issue's figures by default). */
@@ -83,20 +83,14 @@ async function waitHealthy(url: string, what: string, child: Child): Promise<voi
   throw new Error(`${what} did not become ready in 30 s: ${child.stderr()}`);
 }
 
+/** Deletes the run's keys through a connection of its own (the benchmark's Redis may be shared); how many. */
 async function deletePrefix(redisUrl: string, prefix: string): Promise<number> {
   const r = new Redis(redisUrl, { maxRetriesPerRequest: 3 });
-  let deleted = 0;
   try {
-    let cursor = '0';
-    do {
-      const [next, keys] = await r.scan(cursor, 'MATCH', `${prefix}:*`, 'COUNT', 1000);
-      cursor = next;
-      if (keys.length) deleted += await r.unlink(...keys);
-    } while (cursor !== '0');
+    return await deleteKeysWithPrefix(r, `${prefix}:`);
   } finally {
     r.disconnect();
   }
-  return deleted;
 }
 
 function row(target: LoadRow['target'], route: string, r: AutocannonResult): LoadRow {

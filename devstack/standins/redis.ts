@@ -76,12 +76,15 @@ export async function spawnRedis(): Promise<RedisStandIn> {
 /**
  * Deletes every key that starts with `prefix` (SCAN in pages of 500, so a large keyspace never blocks Redis).
  * Used to leave nothing behind after a test file or a benchmark run.
+ * @returns how many keys were deleted.
  */
-export async function deleteKeysWithPrefix(redis: Redis, prefix: string): Promise<void> {
+export async function deleteKeysWithPrefix(redis: Redis, prefix: string): Promise<number> {
   let cursor = '0';
+  let deleted = 0;
   do {
     const [next, keys] = await redis.scan(cursor, 'MATCH', `${prefix}*`, 'COUNT', 500);
     cursor = next;
-    if (keys.length) await redis.del(...keys);
+    if (keys.length) deleted += await redis.del(...keys);
   } while (cursor !== '0');
+  return deleted;
 }

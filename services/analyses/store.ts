@@ -87,7 +87,7 @@ const SET_IF_EQUALS =
 
 /**
  * Lua: create a record unless its idempotency key already names a live one.
- * KEYS: idempotency key ('' slot unused when ARGV[6] is '0'), record key, tenant index.
+ * KEYS: idempotency key (a placeholder, never touched, when ARGV[6] is '0'), record key, tenant index.
  * ARGV: id, record JSON, ttl s, index member, trim horizon (exclusive lex bound), use idempotency ('1'/'0'),
  * index ttl s, record key prefix (`<prefix>:analysis:`).
  * Returns {1} when created, {0, json} with the existing record. A key whose record has expired or was erased is
