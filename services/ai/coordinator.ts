@@ -8,8 +8,9 @@
  * Redis round trips of a call (lua-steps.ts): one before the model call (cache lookup, budget reservation, the first
  * quota reservation: admission.ts) and one after it (quota settlement, usage record, cache entry with its erasure
  * index); a cache hit takes the first and one for its usage record. Retries and waits for quota add their own.
- * The write after the call is sent before the call returns but not waited for (pending-writes.ts: why that cannot
- * lose a reservation or overshoot a budget or quota); {@link AiCoordinator.settle} waits for the writes in flight.
+ * The write after the call is queued, sent on the next event-loop turn and not waited for (pending-writes.ts: when,
+ * and why that cannot lose a reservation or overshoot a budget or quota); {@link AiCoordinator.settle} sends the queued
+ * writes at once and waits for them.
  *
  * Design: DESIGN.md §6, §10; wire facts: reference/azure-ai-inference.md.
  */
@@ -186,6 +187,8 @@ export function createAiCoordinator(o: AiCoordinatorOptions): AiCoordinator & Ai
    * @throws QuotaExceededError `budget_exceeded`; a Redis error.
    */
   async function admit(p: Prepared, ctx: CallContext, lookup: boolean, nowMs: number): Promise<{ hit: { hash: string; answer: CachedAnswer } } | { admitted: Admitted }> {
+    const unsent = lookup ? cache.pendingHit(p.hashes) : undefined; // answered moments ago, its write not yet applied
+    if (unsent) return { hit: unsent };
     const m = firstCandidate(p.chain, router);
     const quota = m ? limiter.reservationRequest(m, p.promptTokens + maxTokensFor(p.prompt, m)) : undefined;
     const worst = Math.max(...p.chain.map((c) => worstCaseCostUsd(p.prompt, c, p.promptTokens)), 0);
@@ -212,16 +215,17 @@ export function createAiCoordinator(o: AiCoordinatorOptions): AiCoordinator & Ai
   }
 
   /**
-   * Sends the writes after a call (`steps`, lua-steps.ts) in one round trip, now, on the coordinator's connection, and
-   * tracks it in {@link writes} instead of waiting for it. A Redis failure is logged (ids, model, USD and the error
+   * Queues the writes after a call (`steps`, lua-steps.ts): one round trip on the coordinator's connection, sent on the
+   * next event-loop turn (pending-writes.ts) and tracked in {@link writes} instead of waited for. A Redis failure is logged (ids, model, USD and the error
    * message only) and counted in `ai_post_call_write_failures_total`, never allowed to lose an answer already paid for.
+   * @param answered called once Redis has answered the write, successfully or not (a cache entry's `release`).
    * @returns resolves at once, or when this write has finished if the in-flight bound is reached. Never rejects.
    */
-  function commit(steps: ReadonlyArray<LuaStep | undefined>, ctx: CallContext, record: ModelCallRecord): Promise<void> {
+  function commit(steps: ReadonlyArray<LuaStep | undefined>, ctx: CallContext, record: ModelCallRecord, answered?: () => void): Promise<void> {
     const list = steps.filter((s): s is LuaStep => s !== undefined);
     if (list.length === 0) return Promise.resolve();
     return writes.start(
-      () => runSteps(o.redis, list),
+      () => (answered ? runSteps(o.redis, list).finally(answered) : runSteps(o.redis, list)),
       (err) => {
         metrics.writeFailures.inc();
         log.error(
@@ -233,14 +237,14 @@ export function createAiCoordinator(o: AiCoordinatorOptions): AiCoordinator & Ai
   }
 
   /**
-   * A model call made: its answer, record, and `finish` for its writes (quota settlement, usage, cache), which sends
-   * them at once and resolves without waiting for them (unless the in-flight bound is reached); never rejects.
+   * A model call made: its answer, record, and `finish` for its writes (quota settlement, usage, cache), which queues
+   * them ({@link commit}) and resolves without waiting for them (unless the in-flight bound is reached); never rejects.
    */
   interface ModelCall {
     text: string;
     record: ModelCallRecord;
     deployment: ModelDeployment;
-    /** Sends the quota settlement, the usage record and, with `entry`, the cache entry (under `hashOf`'s request hash) in one round trip ({@link commit}). */
+    /** Queues the quota settlement, the usage record and, with `entry`, the cache entry (under `hashOf`'s request hash) in one round trip ({@link commit}). */
     finish(entry?: { text: string; hashOf: Prepared }): Promise<void>;
   }
 
@@ -278,14 +282,16 @@ export function createAiCoordinator(o: AiCoordinatorOptions): AiCoordinator & Ai
       deployment: m,
       finish: (entry) => {
         const hash = entry ? entry.hashOf.hashes[entry.hashOf.chain.indexOf(m)] : undefined;
+        const put = entry && hash !== undefined ? cache.putPending(hash, { text: entry.text, modelName: m.name, model: m.model }, ctx.analysisId) : undefined;
         return commit(
           [
             limiter.settlementStep(reservation, answer.promptTokens + answer.completionTokens, answer.headers, true),
             ledger.recordStep(ctx.tenantId, ctx.analysisId, day, record, admitted.reservedUsd),
-            entry && hash !== undefined ? cache.putStep(hash, { text: entry.text, modelName: m.name, model: m.model }, ctx.analysisId) : undefined,
+            put?.step,
           ],
           ctx,
           record,
+          put?.release,
         );
       },
     };
@@ -293,7 +299,7 @@ export function createAiCoordinator(o: AiCoordinatorOptions): AiCoordinator & Ai
 
   /**
    * Serves a cache hit: a zero-cost record, counted as a cached call, the entry listed for the analysis's erasure
-   * (sent now, not waited for: {@link commit}).
+   * (queued, not waited for: {@link commit}).
    */
   async function cachedRecord(prompt: ChatPrompt, hit: { hash: string; answer: CachedAnswer }, ctx: CallContext, started: number): Promise<ModelCallRecord> {
     const record: ModelCallRecord = {

@@ -88,8 +88,18 @@ export function cacheIndexKey(keyPrefix: string, analysisId: string): string {
   return `${keyPrefix}:ai:cache-index:${analysisId}`;
 }
 
-/** The cache. A `ttlSec` of 0 turns it off. */
+/**
+ * The cache. A `ttlSec` of 0 turns it off.
+ *
+ * Entries whose write is still queued or in flight (the coordinator's post-call write goes out on the next event-loop
+ * turn: pending-writes.ts) are kept in memory until the write is answered ({@link putPending}), and a lookup looks
+ * there first ({@link pendingHit}): the same request made again at once in this process (a loop over identical
+ * keyframes) is still a hit, as it was when the write went out before the call returned.
+ */
 export class ResponseCache {
+  /** Entries whose `store_cache` write is queued or in flight, by request hash, with the number of such writes. */
+  private readonly pending = new Map<string, { answer: CachedAnswer; writes: number }>();
+
   constructor(
     private readonly redis: Redis,
     private readonly keyPrefix: string,
@@ -142,6 +152,39 @@ export class ResponseCache {
     if (!this.enabled || answer.text.length > MAX_CACHED_TEXT) return undefined;
     const value: CachedAnswer = { ...answer, storedAt: new Date().toISOString() };
     return { fn: 'store_cache', keys: [this.key(hash), cacheIndexKey(this.keyPrefix, analysisId)], args: [hash, this.ttlSec, JSON.stringify(value)] };
+  }
+
+  /**
+   * {@link putStep}, and the entry kept in memory for {@link pendingHit} until `release` is called: call it when the
+   * write carrying `step` has been answered, successfully or not. Undefined when `putStep` is.
+   */
+  putPending(hash: string, answer: Omit<CachedAnswer, 'storedAt'>, analysisId: string): { step: LuaStep; release(): void } | undefined {
+    const step = this.putStep(hash, answer, analysisId);
+    if (!step) return undefined;
+    const known = this.pending.get(hash);
+    const held = known ?? { answer: { ...answer, storedAt: new Date().toISOString() }, writes: 0 };
+    held.writes += 1;
+    if (!known) this.pending.set(hash, held);
+    let released = false;
+    return {
+      step,
+      release: () => {
+        if (released) return;
+        released = true;
+        held.writes -= 1;
+        if (held.writes === 0 && this.pending.get(hash) === held) this.pending.delete(hash);
+      },
+    };
+  }
+
+  /** The first of `hashes` (in order) whose entry is still on its way to Redis ({@link putPending}), or undefined. */
+  pendingHit(hashes: readonly string[]): { hash: string; answer: CachedAnswer } | undefined {
+    if (this.pending.size === 0) return undefined;
+    for (const hash of hashes) {
+      const held = this.pending.get(hash);
+      if (held) return { hash, answer: held.answer };
+    }
+    return undefined;
   }
 
   /** The `store_cache` step listing entry `hash` (a hit served to `analysisId`) in that analysis's erasure index. */

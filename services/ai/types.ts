@@ -63,8 +63,8 @@ export interface AiCoordinator {
   generateJson(req: GenerateJsonRequest): Promise<JsonResult>;
   /**
    * Waits until the bookkeeping of every call that has already returned is in Redis (usage and cost counters, quota
-   * settlement, cache entries and their erasure index): a call returns before that write is answered. Call it before
-   * anything reads those on another connection or process, e.g. before an analysis result is stored. Writes that
+   * settlement, cache entries and their erasure index): a call returns before that write is sent (it goes out on the
+   * next event-loop turn) or answered. Call it before anything reads those, on any connection or in another process, e.g. before an analysis result is stored. Writes that
    * failed are logged and counted, not thrown. Never rejects.
    */
   settle(): Promise<void>;

@@ -94,6 +94,7 @@ test('the same keyframe in a second analysis is answered from the cache: no mode
   assert.is(emu.calls.count({ route: 'chat/completions' }), calls, 'no second model call');
   assert.is(second.text, first.text);
   assert.equal({ cached: second.record.cached, costUsd: second.record.costUsd, modelName: second.record.modelName }, { cached: true, costUsd: 0, modelName: 'vision' });
+  await ai.settle(); // the usage records are written after the calls return
   const usage = await ai.usage.readDay('cache-tenant', utcDay());
   assert.equal(usage.byModel.vision, { promptTokens: first.record.promptTokens, completionTokens: first.record.completionTokens, costUsd: first.record.costUsd, calls: 2, cachedCalls: 1 });
   assert.is((await ai.usage.readAnalysis('cache-tenant', 'an-b')).byModel.vision?.cachedCalls, 1);

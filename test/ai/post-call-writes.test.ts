@@ -141,6 +141,37 @@ test('a call answers before its post-call write is applied; the write is ordered
   }
 });
 
+test('the same request again before its cache write is applied is answered from the entry on its way: no second model call', async () => {
+  const proxy = await holdingProxy();
+  const { ai, keyPrefix } = coordinator(proxy);
+  const ledger = new UsageLedger(observer, keyPrefix);
+  const ask = (analysisId: string) => ai.describeImage({ image: jpeg, mimeType: 'image/jpeg', prompt: 'Describe this repeated keyframe.', context: { tenantId: 'acme', analysisId } });
+  try {
+    const call = ask('an-first');
+    await proxy.arrived(1);
+    await pauseWrites(); // the first call's write (entry included) will wait in Redis
+    proxy.release(0);
+    const first = await call;
+    assert.is(first.record.cached, false);
+    const again = await ask('an-again'); // a write-paused Redis would hold an admission script too
+    assert.equal([again.record.cached, again.record.costUsd, again.text], [true, 0, first.text]);
+    assert.is(proxy.arrivedCount(), 1, 'no second model request');
+    assert.equal((await ledger.readAnalysis('acme', 'an-first')).byModel, {}, 'Redis has applied nothing yet');
+
+    await unpause();
+    await ai.settle();
+    assert.equal((await ledger.readDay('acme', utcDay())).byModel.vision?.calls, 2);
+    assert.is((await ledger.readAnalysis('acme', 'an-again')).byModel.vision?.cachedCalls, 1);
+    assert.is(await observer.scard(cacheIndexKey(keyPrefix, 'an-again')), 1, 'the hit is listed for erasure too');
+    const third = await ask('an-third'); // from Redis now
+    assert.equal([third.record.cached, proxy.arrivedCount()], [true, 1]);
+  } finally {
+    await unpause();
+    await ai.close();
+    await proxy.close();
+  }
+});
+
 test('with the in-flight bound reached, the caller waits for its own write; nothing is lost', async () => {
   const proxy = await holdingProxy();
   const { ai, keyPrefix, registry } = coordinator(proxy, { maxPendingWrites: 2 });

@@ -2,7 +2,8 @@
  * An HTTP proxy for AI tests that holds each request until the test lets it go: a coordinated call has been admitted
  * (its Redis admission round trip answered: the request is only sent after it) once its request reaches the proxy,
  * and it answers only when the test releases it. Between the two, the test can change Redis (pause it, fill it)
- * knowing the call's post-call write is the next thing that call sends to Redis. Requests are forwarded to the AI
+ * knowing the call's post-call write is the next thing that call sends to Redis (on the event-loop turn after the
+ * call returns). Requests are forwarded to the AI
  * emulator unchanged, answers relayed unchanged.
  */
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
@@ -15,6 +16,8 @@ export interface HoldingProxy {
   endpoint: string;
   /** Resolves once `n` requests in all have arrived (and are held). */
   arrived(n: number): Promise<void>;
+  /** Requests that have arrived so far (held or released). */
+  arrivedCount(): number;
   /** Forwards the `i`-th request to arrive (0-based) and relays its answer. @throws Error when it has not arrived. */
   release(i: number): void;
   close(): Promise<void>;
@@ -51,6 +54,7 @@ export async function startHoldingProxy(targetBaseUrl: string, pathPrefix = '/mo
   return {
     endpoint: `http://127.0.0.1:${port}${pathPrefix}`,
     arrived: (n) => (held.length >= n ? Promise.resolve() : new Promise<void>((resolve) => waiters.push({ n, resolve }))),
+    arrivedCount: () => held.length,
     release(i) {
       const h = held[i];
       if (!h) throw new Error(`holding proxy: request ${i} has not arrived (${held.length} so far)`);
