@@ -94,6 +94,36 @@ function canonicalJson(value: unknown): string {
 }
 
 /**
+ * `canonicalJson` of the hashed form of `messages` (`{role, content}` with text trimmed and each image as
+ * `{type: 'image', mime, sha256}`), written out for these fixed shapes: the same text, without the sorted entry
+ * arrays of the general walk (about 6 KB of garbage per call less on the coordinator's path: issue 5 §8).
+ * test/ai/coordinator-parts.test.ts pins the hashes, so a cache key never changes by accident.
+ */
+function canonicalMessages(messages: readonly PromptMessage[]): string {
+  let out = '[';
+  for (let i = 0; i < messages.length; i++) {
+    const msg = messages[i]!;
+    out += i === 0 ? '{"content":' : ',{"content":';
+    if (typeof msg.content === 'string') {
+      out += JSON.stringify(msg.content.trim());
+    } else {
+      out += '[';
+      for (let j = 0; j < msg.content.length; j++) {
+        const part = msg.content[j]!;
+        if (j > 0) out += ',';
+        out +=
+          part.type === 'text'
+            ? `{"text":${JSON.stringify(part.text.trim())},"type":"text"}`
+            : `{"mime":${JSON.stringify(part.mimeType)},"sha256":${JSON.stringify(part.sha256)},"type":"image"}`;
+      }
+      out += ']';
+    }
+    out += `,"role":${JSON.stringify(msg.role)}}`;
+  }
+  return `${out}]`;
+}
+
+/**
  * The response-cache key material of `prompt` on `m`, hashed: sha256 (hex) of the canonical JSON of the model id,
  * the messages (images as `sha256:<hex>` of their bytes, text whitespace-trimmed), `max_tokens`, `temperature` and
  * `response_format`. The deployment name and endpoint are left out, so the same model behind two names shares
@@ -110,15 +140,7 @@ export function requestHash(prompt: ChatPrompt, m: ModelDeployment): string {
  */
 export function requestHashes(prompt: ChatPrompt, chain: readonly ModelDeployment[]): string[] {
   if (chain.length === 0) return [];
-  const messages = canonicalJson(
-    prompt.messages.map((msg) => ({
-      role: msg.role,
-      content:
-        typeof msg.content === 'string'
-          ? msg.content.trim()
-          : msg.content.map((p) => (p.type === 'text' ? { type: 'text', text: p.text.trim() } : { type: 'image', mime: p.mimeType, sha256: p.sha256 })),
-    })),
-  );
+  const messages = canonicalMessages(prompt.messages);
   const responseFormat = prompt.jsonSchema
     ? canonicalJson({ type: 'json_schema', json_schema: { name: prompt.jsonSchema.name, schema: prompt.jsonSchema.schema, strict: true } })
     : undefined;

@@ -35,7 +35,7 @@ import { stripReasoning } from './reasoning.ts';
 import { checkDescribeImage, checkGenerateJson, DEFAULT_REQUEST_LIMITS, type RequestLimits } from './request-limits.ts';
 import { ResponseCache, type CachedAnswer } from './response-cache.ts';
 import { retryBudget, type RetryOptions } from './retry-policy.ts';
-import { firstCandidate, routedCall, type RoutedCallDeps } from './routed-call.ts';
+import { firstCandidate, routedCall, startGatedAttempt, type GatedAttempt, type RoutedCallDeps } from './routed-call.ts';
 import { CallAdmission } from './admission.ts';
 import { runSteps, type LuaStep } from './lua-steps.ts';
 import { UsageLedger, utcDay } from './usage-ledger.ts';
@@ -178,12 +178,14 @@ export function createAiCoordinator(o: AiCoordinatorOptions): AiCoordinator & Ai
   /** A miss that may be sent: the budget held (USD) and the first reservation, when one was asked for. */
   interface Admitted {
     reservedUsd: number;
-    first?: { m: ModelDeployment; result: ReserveResult };
+    first?: { m: ModelDeployment; result: ReserveResult; attempt?: GatedAttempt };
   }
 
   /**
    * One round trip before the call (admission.ts): the cache lookup (when `lookup`), the tenant's budget and the
-   * quota of the deployment the call goes to first.
+   * quota of the deployment the call goes to first. While it is on its way, the request to that deployment is built
+   * and held at its gate (admission-gate.ts): it goes out as soon as the answer grants it, and is dropped unsent
+   * otherwise (a hit, a refusal, no quota now, a Redis error).
    * @throws QuotaExceededError `budget_exceeded`; a Redis error.
    */
   async function admit(p: Prepared, ctx: CallContext, lookup: boolean, nowMs: number): Promise<{ hit: { hash: string; answer: CachedAnswer } } | { admitted: Admitted }> {
@@ -193,18 +195,23 @@ export function createAiCoordinator(o: AiCoordinatorOptions): AiCoordinator & Ai
     const quota = m ? limiter.reservationRequest(m, p.promptTokens + maxTokensFor(p.prompt, m)) : undefined;
     const worst = Math.max(...p.chain.map((c) => worstCaseCostUsd(p.prompt, c, p.promptTokens)), 0);
     const budget = ledger.budgetRequest(ctx.tenantId, utcDay(nowMs), worst);
+    const answer = admission.admit({ cacheHashes: lookup ? p.hashes : [], nowMs, ...(budget ? { budget } : {}), ...(quota ? { quota } : {}) });
+    let open: (granted: boolean) => void = () => undefined;
+    const attempt = m && !process.env.AI_NO_GATE ? startGatedAttempt(p.prompt, deps, m, p.promptTokens, new Promise<boolean>((resolve) => (open = resolve))) : undefined;
     let a;
     try {
-      a = await admission.admit({ cacheHashes: lookup ? p.hashes : [], nowMs, ...(budget ? { budget } : {}), ...(quota ? { quota } : {}) });
+      a = await answer;
     } catch (err) {
+      open(false);
       if (m) router.breaker(m.name).release();
       throw err;
     }
+    open(a.kind === 'admitted' && a.quota?.granted === true);
     if (a.kind === 'hit' || (m && !a.quota)) {
       if (m) router.breaker(m.name).release(); // nothing goes out on this permission
       if (a.kind === 'hit') return { hit: { hash: a.hash, answer: a.answer } };
     }
-    return { admitted: { reservedUsd: a.reservedUsd, ...(m && a.quota ? { first: { m, result: a.quota } } : {}) } };
+    return { admitted: { reservedUsd: a.reservedUsd, ...(m && a.quota ? { first: { m, result: a.quota, ...(a.quota.granted && attempt ? { attempt } : {}) } } : {}) } };
   }
 
   /** {@link admit} without the cache lookup (a repair call, or after a hit the caller could not use). */

@@ -20,10 +20,18 @@ export class LuaScript {
    * @returns the script's reply, as ioredis decodes it.
    */
   async run(redis: Redis, keys: readonly string[], args: ReadonlyArray<string | number>): Promise<unknown> {
+    return this.runFlat(redis, keys.length, [...keys, ...args]);
+  }
+
+  /**
+   * {@link run} with KEYS and ARGV in one array, `keysThenArgs`, whose first `keyCount` items are the KEYS.
+   * @returns the script's reply, as ioredis decodes it.
+   */
+  async runFlat(redis: Redis, keyCount: number, keysThenArgs: ReadonlyArray<string | number>): Promise<unknown> {
     try {
-      return await redis.evalsha(this.sha1, keys.length, ...keys, ...args);
+      return await redis.evalsha(this.sha1, keyCount, ...keysThenArgs);
     } catch (err) {
-      if (err instanceof Error && err.message.startsWith('NOSCRIPT')) return redis.eval(this.source, keys.length, ...keys, ...args);
+      if (err instanceof Error && err.message.startsWith('NOSCRIPT')) return redis.eval(this.source, keyCount, ...keysThenArgs);
       throw err;
     }
   }

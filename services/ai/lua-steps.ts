@@ -70,15 +70,27 @@ export interface StepStop {
  */
 export async function runSteps(redis: Redis, steps: readonly LuaStep[]): Promise<StepStop | undefined> {
   if (steps.length === 0) return undefined;
-  const keys: string[] = [];
-  const head: Array<string | number> = [steps.length];
-  const args: Array<string | number> = [];
+  // One array, KEYS then ARGV (head, then every step's arguments), filled in place: this runs twice per model call,
+  // and each intermediate copy was garbage on the coordinator's path (issue 5 §8).
+  let keyCount = 0;
+  let argCount = 1 + 3 * steps.length;
   for (const s of steps) {
-    head.push(s.fn, s.keys.length, s.args.length);
-    keys.push(...s.keys);
-    args.push(...s.args);
+    keyCount += s.keys.length;
+    argCount += s.args.length;
   }
-  const reply = await RUN_STEPS.run(redis, keys, [...head, ...args]);
+  const flat = new Array<string | number>(keyCount + argCount);
+  let k = 0;
+  let h = keyCount;
+  let a = keyCount + 1 + 3 * steps.length;
+  flat[h++] = steps.length;
+  for (const s of steps) {
+    flat[h++] = s.fn;
+    flat[h++] = s.keys.length;
+    flat[h++] = s.args.length;
+    for (const key of s.keys) flat[k++] = key;
+    for (const arg of s.args) flat[a++] = arg;
+  }
+  const reply = await RUN_STEPS.runFlat(redis, keyCount, flat);
   if (!Array.isArray(reply) || typeof reply[0] !== 'number') throw new Error('lua steps: unexpected reply');
   return reply[0] === 0 ? undefined : { step: reply[0] - 1, value: reply[1] };
 }

@@ -10,6 +10,7 @@
  * (reasoning included in the latter).
  */
 import { isUnexpected, type ModelClient } from '@azure-rest/ai-inference';
+import { gateRequest, NotSentError } from './admission-gate.ts';
 import type { ChatBody } from './chat-request.ts';
 import type { HeaderMap } from './retry-policy.ts';
 
@@ -79,24 +80,54 @@ function tokens(v: unknown): number | undefined {
   return typeof v === 'number' && Number.isFinite(v) && v >= 0 ? Math.round(v) : undefined;
 }
 
+/** What {@link sendAttempt} needs besides the client and the body. */
+export interface AttemptOptions {
+  /** Abort after this long without an answer, ms (counted from when the request may go: after its gate, if any). */
+  timeoutMs: number;
+  /** The coordinator's close. */
+  signal: AbortSignal;
+  /** Prompt/completion tokens to report when the response has no `usage`. */
+  estimate: { promptTokens: number; completionTokens: number };
+}
+
 /**
  * Sends `body` with `client`, aborting after `timeoutMs` (ms) or when `signal` aborts.
- * @param estimate prompt/completion tokens to report when the response has no `usage`.
  * @throws the abort reason when `signal` (the coordinator's close) aborted the attempt; never for HTTP statuses.
  */
-export async function sendAttempt(
-  client: ModelClient,
-  body: ChatBody,
-  o: { timeoutMs: number; signal: AbortSignal; estimate: { promptTokens: number; completionTokens: number } },
-): Promise<AttemptOutcome> {
+export async function sendAttempt(client: ModelClient, body: ChatBody, o: AttemptOptions): Promise<AttemptOutcome> {
+  const outcome = await attempt(client, body, o, undefined);
+  if (outcome.kind === 'not_sent') throw new Error('an ungated model request was not sent');
+  return outcome;
+}
+
+/**
+ * {@link sendAttempt} for a request built now and sent only when `gate` resolves `true` (admission-gate.ts).
+ * @returns `{ kind: 'not_sent' }` when the gate closed: nothing left the process.
+ * @throws the abort reason when `signal` (the coordinator's close) aborted the attempt.
+ */
+export function sendGatedAttempt(client: ModelClient, body: ChatBody, o: AttemptOptions, gate: Promise<boolean>): Promise<AttemptOutcome | { kind: 'not_sent' }> {
+  return attempt(client, body, o, gate);
+}
+
+async function attempt(client: ModelClient, body: ChatBody, o: AttemptOptions, gate: Promise<boolean> | undefined): Promise<AttemptOutcome | { kind: 'not_sent' }> {
   if (o.signal.aborted) throw o.signal.reason;
-  const started = Date.now();
+  let started = Date.now();
   const controller = new AbortController();
   let timedOut = false;
-  const timer = setTimeout(() => {
-    timedOut = true;
-    controller.abort(new Error(`timed out after ${o.timeoutMs} ms`));
-  }, o.timeoutMs);
+  let timer: NodeJS.Timeout | undefined;
+  const startTimer = (): void => {
+    started = Date.now();
+    timer = setTimeout(() => {
+      timedOut = true;
+      controller.abort(new Error(`timed out after ${o.timeoutMs} ms`));
+    }, o.timeoutMs);
+  };
+  if (gate) {
+    gateRequest(controller.signal, gate);
+    gate.then((open) => open && !controller.signal.aborted && startTimer(), () => undefined);
+  } else {
+    startTimer();
+  }
   const onClose = (): void => controller.abort(o.signal.reason);
   o.signal.addEventListener('abort', onClose, { once: true });
   try {
@@ -134,6 +165,7 @@ export async function sendAttempt(
   } catch (err) {
     const durationMs = Date.now() - started;
     if (o.signal.aborted) throw o.signal.reason ?? err;
+    if (err instanceof NotSentError) return { kind: 'not_sent' };
     if (timedOut) return { kind: 'retryable', code: 'timeout', message: `no response within ${o.timeoutMs} ms`, headers: {}, durationMs };
     const name = err instanceof Error ? err.name : '';
     const text = err instanceof Error ? err.message : String(err);

@@ -10,9 +10,12 @@
  *   AND when the caller allowed it (dev stand-ins); production endpoints are https and keep TLS.
  * - the pipeline's bearer-token policy refuses any non-https URL outright, so for an allowed http stand-in with a
  *   `TokenCredential` it is replaced by {@link standInBearerPolicy} (dev only; never on https).
+ * Every client carries the admission gate (admission-gate.ts) after signing: a request built during its call's
+ * admission round trip waits there, and only there, for the answer.
  */
 import createModelClient, { type ModelClient } from '@azure-rest/ai-inference';
 import { isTokenCredential, type KeyCredential, type TokenCredential } from '@azure/core-auth';
+import { admissionGatePolicy } from './admission-gate.ts';
 import { isInsecureEndpoint, type ModelDeployment } from './model-deployment.ts';
 import { standInBearerPolicy } from './stand-in-bearer-policy.ts';
 
@@ -51,6 +54,7 @@ export class ModelClients {
       client.pipeline.removePolicy({ name: 'bearerTokenAuthenticationPolicy' });
       client.pipeline.addPolicy(standInBearerPolicy(this.settings.credential, scopes), { phase: 'Sign' });
     }
+    client.pipeline.addPolicy(admissionGatePolicy(), { afterPhase: 'Sign' });
     this.clients.set(m.name, client);
     return client;
   }

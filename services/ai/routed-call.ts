@@ -24,7 +24,7 @@ import { retryReason, type AiMetrics } from './metrics.ts';
 import type { ModelClients } from './model-clients.ts';
 import type { ModelDeployment } from './model-deployment.ts';
 import type { ModelRouter } from './model-router.ts';
-import { sendAttempt, type AttemptAnswer, type AttemptFailure } from './model-attempt.ts';
+import { sendAttempt, sendGatedAttempt, type AttemptAnswer, type AttemptFailure, type AttemptOptions, type AttemptOutcome } from './model-attempt.ts';
 import type { QuotaLimiter, QuotaReservation, ReserveResult } from './quota-limiter.ts';
 import { backoffMs, serverRetryAfterMs, type RetryBudget } from './retry-policy.ts';
 
@@ -54,7 +54,25 @@ export interface RoutedCallInput {
    * breaker permission it holds. Granted: the first attempt uses it; not: it counts as that deployment's answer in
    * the first look for room, and its permission is given back.
    */
-  first?: { m: ModelDeployment; result: ReserveResult };
+  first?: { m: ModelDeployment; result: ReserveResult; attempt?: GatedAttempt };
+}
+
+/** A first attempt built during the admission round trip ({@link startGatedAttempt}), sent only if it was granted. */
+export type GatedAttempt = Promise<AttemptOutcome | { kind: 'not_sent' }>;
+
+/**
+ * Starts the attempt of `prompt` on `m` that {@link routedCall} would send first, gated on `gate` (admission-gate.ts):
+ * the SDK builds the request now and sends it only when `gate` resolves `true`. Hand it to routedCall in `first`.
+ * @returns the attempt; it never rejects (a coordinator closed meanwhile reads as not sent here and is seen again by
+ *   routedCall's own check).
+ */
+export function startGatedAttempt(prompt: ChatPrompt, d: RoutedCallDeps, m: ModelDeployment, promptTokens: number, gate: Promise<boolean>): GatedAttempt {
+  return sendGatedAttempt(d.clients.get(m), chatBody(prompt, m), attemptOptions(prompt, d, m, promptTokens), gate).catch(() => ({ kind: 'not_sent' as const }));
+}
+
+/** The options of an attempt of `prompt` on `m` (timeout, the coordinator's close, the usage estimate). */
+function attemptOptions(prompt: ChatPrompt, d: RoutedCallDeps, m: ModelDeployment, promptTokens: number): AttemptOptions {
+  return { timeoutMs: d.timeoutMs, signal: d.signal, estimate: { promptTokens, completionTokens: maxTokensFor(prompt, m) } };
 }
 
 /** A successful routed call. */
@@ -118,8 +136,8 @@ export async function routedCall(prompt: ChatPrompt, d: RoutedCallDeps, input: R
 
   for (;;) {
     // 1. Pick the first admitted deployment with room, or wait for the soonest.
-    let picked: { m: ModelDeployment; reservation: QuotaReservation } | undefined;
-    if (firstTry?.result.granted) picked = { m: firstTry.m, reservation: firstTry.result.reservation };
+    let picked: { m: ModelDeployment; reservation: QuotaReservation; sent?: GatedAttempt } | undefined;
+    if (firstTry?.result.granted) picked = { m: firstTry.m, reservation: firstTry.result.reservation, ...(firstTry.attempt ? { sent: firstTry.attempt } : {}) };
     while (!picked) {
       const tried = firstTry; // asked already and not granted
       firstTry = undefined;
@@ -165,13 +183,10 @@ export async function routedCall(prompt: ChatPrompt, d: RoutedCallDeps, input: R
     const { m, reservation } = picked;
     const breaker = d.router.breaker(m.name);
     attempts += 1;
-    let outcome;
+    let outcome: AttemptOutcome;
     try {
-      outcome = await sendAttempt(d.clients.get(m), chatBody(prompt, m), {
-        timeoutMs: d.timeoutMs,
-        signal: d.signal,
-        estimate: { promptTokens: promptEstimate, completionTokens: maxTokensFor(prompt, m) },
-      });
+      const early = picked.sent ? await picked.sent : undefined;
+      outcome = early && early.kind !== 'not_sent' ? early : await sendAttempt(d.clients.get(m), chatBody(prompt, m), attemptOptions(prompt, d, m, promptEstimate));
     } catch (err) {
       breaker.release();
       await d.limiter.settleAll(reservation, 0, {}, true).catch(() => undefined);

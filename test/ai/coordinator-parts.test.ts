@@ -9,7 +9,7 @@ import { JsonSchemaCache, parseJsonAnswer, repairInstruction } from '../../servi
 import { backoffMs, remainingHeader, resetHeaderMs, retryBudget, serverRetryAfterMs } from '../../services/ai/retry-policy.ts';
 import { CircuitBreaker } from '../../services/ai/circuit-breaker.ts';
 import { costUsd } from '../../services/ai/cost.ts';
-import { chatBody, estimatePromptTokens, requestHash, sha256Hex, type ChatPrompt } from '../../services/ai/chat-request.ts';
+import { chatBody, estimatePromptTokens, requestHash, requestHashes, sha256Hex, type ChatPrompt } from '../../services/ai/chat-request.ts';
 import { validateDeployments, type ModelDeployment } from '../../services/ai/model-deployment.ts';
 import { ModelRouter } from '../../services/ai/model-router.ts';
 import { checkDescribeImage, DEFAULT_REQUEST_LIMITS } from '../../services/ai/request-limits.ts';
@@ -120,6 +120,21 @@ test('costUsd: prompt/1e6*input + completion/1e6*output with prices from referen
   // Llama-3.2-11B-Vision-Instruct: 0.37 / 0.37.
   assert.is(costUsd({ input: 0.37, output: 0.37 }, 1_610, 90), 0.000629);
   assert.is(costUsd({ input: 0, output: 0 }, 10, 10), 0);
+});
+
+test('request hashes are pinned: a cache key never changes by accident (entries written before a deploy stay hits)', () => {
+  const vision = deployment({ model: 'Llama-3.2-11B-Vision-Instruct', maxOutputTokens: 300 });
+  const r1 = deployment({ name: 'r', model: 'DeepSeek-R1', reasoning: true, maxOutputTokens: 300 });
+  const prompts: ChatPrompt[] = [
+    { task: 'vision', maxTokens: 200, messages: [{ role: 'user', content: [{ type: 'text', text: ' Describe "this" frame\n' }, { type: 'image', mimeType: 'image/jpeg', data: Buffer.from('x'), sha256: 'ab'.repeat(32) }] }] },
+    {
+      task: 'text',
+      messages: [{ role: 'system', content: 'You are \u00e9 a \\ critic ' }, { role: 'user', content: 'Summarise\tthe trends 🎉' }, { role: 'assistant', content: [{ type: 'text', text: 'prior' }] }],
+      jsonSchema: { name: 'report', schema: { type: 'object', required: ['b', 'a'], properties: { b: { type: 'string' }, a: { type: 'number', minimum: 0 } }, additionalProperties: false } },
+    },
+  ];
+  assert.equal(requestHashes(prompts[0]!, [vision, r1]), ['f56e53785d1c1fffc68786b9cf2984bedbeaba074686f9629bcad8c341787e38', '2611d17d5c6630bfd3b9bf75c1af6d197dfee9c3ff271518979e01e2ac33547c']);
+  assert.equal(requestHashes(prompts[1]!, [vision, r1]), ['6b0ae680aa4c41864a9ccfab46d98572c3fa20e484367890770665bf585163d5', '9b0537ee7e9cc97c970b061f1796dd553c5fad48c03b7d8be04130715f2ec94f']);
 });
 
 test('request hash: image bytes hashed, key order and surrounding whitespace ignored, parameters count', () => {
