@@ -197,7 +197,7 @@ export function createAiCoordinator(o: AiCoordinatorOptions): AiCoordinator & Ai
     const budget = ledger.budgetRequest(ctx.tenantId, utcDay(nowMs), worst);
     const answer = admission.admit({ cacheHashes: lookup ? p.hashes : [], nowMs, ...(budget ? { budget } : {}), ...(quota ? { quota } : {}) });
     let open: (granted: boolean) => void = () => undefined;
-    const attempt = m && !process.env.AI_NO_GATE ? startGatedAttempt(p.prompt, deps, m, p.promptTokens, new Promise<boolean>((resolve) => (open = resolve))) : undefined;
+    const attempt = m ? startGatedAttempt(p.prompt, deps, m, p.promptTokens, new Promise<boolean>((resolve) => (open = resolve))) : undefined;
     let a;
     try {
       a = await answer;
