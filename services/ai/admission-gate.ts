@@ -12,11 +12,16 @@
  *
  * A request is matched to its gate by the identity of its abort signal (`request.abortSignal`, which
  * `@azure-rest/core-client` hands to the pipeline unchanged): one `AbortController` per attempt (model-attempt.ts).
+ * A gated request also carries the {@link GATED_HEADER} header, which the policy removes: should a later SDK hand the
+ * pipeline another signal, a gated request whose gate cannot be found is dropped (fail closed), never sent early.
  */
 import type { PipelinePolicy } from '@azure/core-rest-pipeline';
 
 /** Name of the policy in the pipeline. */
 export const ADMISSION_GATE_POLICY = 'admissionGatePolicy';
+
+/** Header marking a gated request; removed by the policy before anything is sent. */
+export const GATED_HEADER = 'x-ct-admission-gated';
 
 const gates = new WeakMap<object, Promise<boolean>>();
 
@@ -29,8 +34,8 @@ export class NotSentError extends Error {
 }
 
 /**
- * Gates the request that will carry `signal` on `gate` (see the module doc). A request whose signal has no gate
- * passes at once.
+ * Gates the request that will carry `signal` and the {@link GATED_HEADER} header on `gate` (see the module doc). A
+ * request without the header passes at once.
  */
 export function gateRequest(signal: AbortSignal, gate: Promise<boolean>): void {
   gates.set(signal, gate);
@@ -38,14 +43,17 @@ export function gateRequest(signal: AbortSignal, gate: Promise<boolean>): void {
 
 /**
  * The gate policy; add it after the `Sign` phase (model-clients.ts), so only the network waits.
- * @throws NotSentError when the request's gate resolves `false`; a gate that rejects counts as `false`.
+ * @throws NotSentError when the request's gate resolves `false` (a gate that rejects counts as `false`), or when a
+ *   request marked gated has no gate to be found.
  */
 export function admissionGatePolicy(): PipelinePolicy {
   return {
     name: ADMISSION_GATE_POLICY,
     async sendRequest(request, next) {
+      if (!request.headers.has(GATED_HEADER)) return next(request);
+      request.headers.delete(GATED_HEADER);
       const gate = request.abortSignal ? gates.get(request.abortSignal) : undefined;
-      if (gate && !(await gate.catch(() => false))) throw new NotSentError();
+      if (!gate || !(await gate.catch(() => false))) throw new NotSentError();
       return next(request);
     },
   };

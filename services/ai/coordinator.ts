@@ -223,8 +223,9 @@ export function createAiCoordinator(o: AiCoordinatorOptions): AiCoordinator & Ai
 
   /**
    * Queues the writes after a call (`steps`, lua-steps.ts): one round trip on the coordinator's connection, sent on the
-   * next event-loop turn (pending-writes.ts) and tracked in {@link writes} instead of waited for. A Redis failure is logged (ids, model, USD and the error
-   * message only) and counted in `ai_post_call_write_failures_total`, never allowed to lose an answer already paid for.
+   * next event-loop turn (pending-writes.ts) and tracked in {@link writes} instead of waited for. A Redis failure is
+   * logged (ids, model, USD and the error message only) and counted in `ai_post_call_write_failures_total`, never
+   * allowed to lose an answer already paid for.
    * @param answered called once Redis has answered the write, successfully or not (a cache entry's `release`).
    * @returns resolves at once, or when this write has finished if the in-flight bound is reached. Never rejects.
    */

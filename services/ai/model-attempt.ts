@@ -10,7 +10,7 @@
  * (reasoning included in the latter).
  */
 import { isUnexpected, type ModelClient } from '@azure-rest/ai-inference';
-import { gateRequest, NotSentError } from './admission-gate.ts';
+import { GATED_HEADER, gateRequest, NotSentError } from './admission-gate.ts';
 import type { ChatBody } from './chat-request.ts';
 import type { HeaderMap } from './retry-policy.ts';
 
@@ -131,7 +131,7 @@ async function attempt(client: ModelClient, body: ChatBody, o: AttemptOptions, g
   const onClose = (): void => controller.abort(o.signal.reason);
   o.signal.addEventListener('abort', onClose, { once: true });
   try {
-    const res = await client.path('/chat/completions').post({ body, abortSignal: controller.signal });
+    const res = await client.path('/chat/completions').post({ body, abortSignal: controller.signal, ...(gate ? { headers: { [GATED_HEADER]: '1' } } : {}) });
     const durationMs = Date.now() - started;
     const headers = lowerHeaders(res.headers);
     const status = Number(res.status);

@@ -7,7 +7,9 @@
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import { AzureKeyCredential } from '@azure/core-auth';
+import { createHttpHeaders, createPipelineRequest, type PipelineResponse } from '@azure/core-rest-pipeline';
 import { Redis } from 'ioredis';
+import { admissionGatePolicy, gateRequest, GATED_HEADER, NotSentError } from '../../services/ai/admission-gate.ts';
 import { chatBody, type ChatPrompt } from '../../services/ai/chat-request.ts';
 import { createAiCoordinator } from '../../services/ai/coordinator.ts';
 import { sendGatedAttempt } from '../../services/ai/model-attempt.ts';
@@ -54,6 +56,25 @@ function gated(gate: Promise<boolean>, timeoutMs = 10_000) {
   const prompt: ChatPrompt = { task: 'text', messages: [{ role: 'user', content: 'Name one trend.' }], maxTokens: 50 };
   return sendGatedAttempt(clients.get(m), chatBody(prompt, m), { timeoutMs, signal: new AbortController().signal, estimate: { promptTokens: 10, completionTokens: 50 } }, gate);
 }
+
+test('the policy: unmarked requests pass; a marked one waits for its gate, loses the mark, and fails closed without one', async () => {
+  const policy = admissionGatePolicy();
+  const sent: Array<{ marked: boolean }> = [];
+  const next = async (req: ReturnType<typeof createPipelineRequest>): Promise<PipelineResponse> => {
+    sent.push({ marked: req.headers.has(GATED_HEADER) });
+    return { request: req, status: 200, headers: createHttpHeaders() };
+  };
+  const request = (marked: boolean, signal = new AbortController().signal) =>
+    createPipelineRequest({ url: 'https://x.services.ai.azure.com/models/chat/completions', headers: createHttpHeaders(marked ? { [GATED_HEADER]: '1' } : {}), abortSignal: signal });
+  await policy.sendRequest(request(false), next);
+  const open = new AbortController().signal;
+  gateRequest(open, Promise.resolve(true));
+  await policy.sendRequest(request(true, open), next);
+  assert.equal(sent, [{ marked: false }, { marked: false }], 'both sent, the mark removed');
+  const orphan = await policy.sendRequest(request(true), next).catch((err: unknown) => err);
+  assert.ok(orphan instanceof NotSentError, 'a marked request whose gate cannot be found is dropped');
+  assert.is(sent.length, 2);
+});
 
 test('a closed gate sends nothing: the attempt reads as not sent', async () => {
   const outcome = await gated(Promise.resolve(false));
