@@ -31,7 +31,7 @@ import { join } from 'node:path';
 import type { S3Client } from '@aws-sdk/client-s3';
 import type { ContainerClient } from '@azure/storage-blob';
 import { UnrecoverableError } from 'bullmq';
-import { AppError, NotFoundError, TerminalError, ValidationError, errorMessage } from '../platform/errors.ts';
+import { AppError, NotFoundError, QuotaExceededError, TerminalError, ValidationError, errorMessage } from '../platform/errors.ts';
 import type { Logger } from '../platform/logger.ts';
 import type { AnalysisStore } from '../analyses/store.ts';
 import type { AnalysisJobData, AnalysisResult, AnalysisStep, KeyframeInfo, ModelCallRecord, VideoFacts } from '../analyses/types.ts';
@@ -105,8 +105,12 @@ export function failureOf(err: unknown): { code: string; message: string } {
   return { code: 'internal_error', message: scrub(errorMessage(err)) };
 }
 
-/** True when no retry can change the outcome (bad input, a refused request, or a record that no longer exists). */
+/**
+ * True when no retry can change the outcome (bad input, a refused request, a record that no longer exists, or the
+ * tenant's daily AI budget spent: it stays spent until the next UTC midnight, far past any retry's backoff).
+ */
 export function isTerminal(err: unknown): boolean {
+  if (err instanceof QuotaExceededError) return err.code === 'budget_exceeded';
   return err instanceof TerminalError || err instanceof ValidationError || err instanceof NotFoundError || err instanceof UnrecoverableError;
 }
 

@@ -58,6 +58,7 @@ function startWorker(queueName: string, workDir: string): WorkerProc {
     WORKER_CONCURRENCY: '2',
     JOB_LOCK_DURATION_MS: '4000',
     SHUTDOWN_GRACE_MS: '10000',
+    AI_TENANT_DAILY_BUDGETS_USD: 'broke-tenant=0',
   });
   children.add(w.child);
   return w;
@@ -115,6 +116,13 @@ test('main.ts analyses an upload with the real coordinator and the emulator, the
   const vision2 = rec2.result!.modelCalls.filter((c) => c.task === 'vision');
   assert.ok(vision2.length > 0 && vision2.every((c) => c.cached && c.costUsd === 0), JSON.stringify(vision2));
   assert.is(emulator.calls.count({ route: 'chat/completions', model: 'Llama-3.2-90B-Vision-Instruct' }), visionCallsBefore);
+
+  // A tenant whose daily budget (AI_TENANT_DAILY_BUDGETS_USD) is spent: refused before any model call, and failed at
+  // once (not retried until midnight). Another container so neither reuse nor the cache answers it.
+  const callsBeforeBroke = emulator.calls.count({ route: 'chat/completions' });
+  const broke = await h.waitFinal(queue, await h.submit(queue, await h.upload(await bytesOf(await makeClip(fx.path('broke.mp4'), { seconds: 2 }))), { attempts: 2, tenantId: 'broke-tenant' }));
+  assert.equal([broke.status, broke.error?.code, broke.attempts], ['failed', 'budget_exceeded', 1], JSON.stringify(broke.error));
+  assert.is(emulator.calls.count({ route: 'chat/completions' }), callsBeforeBroke, 'no model call was made');
 
   // One log line per job with its timings.
   const line = await w.waitLog((l) => l.event === 'analysis_succeeded' && l.analysisId === id);
