@@ -17,7 +17,8 @@
  * it cannot happen in practice because the admission round trip ran the same script on the same server just before,
  * unless the server lost its scripts in between. Readers on another connection see the write only after `settle()`.
  * A call made in the same turn as an earlier call's return (a loop of calls) is admitted before that call's write is
- * applied: it may miss the earlier answer in the cache, and sees the earlier call's budget and quota reservations
+ * applied: it still finds the earlier answer, which the cache keeps in memory until its write is answered
+ * (response-cache.ts `putPending` / `pendingHit`), and it sees the earlier call's budget and quota reservations
  * uncorrected, i.e. at their worst case: conservative, as below.
  *
  * Why a write still in flight, or lost with the process, is safe (checked against the Lua functions):
@@ -40,9 +41,9 @@
  *   A failure is logged and counted (`ai_post_call_write_failures_total`), never thrown to the caller, whose answer
  *   is already paid for.
  *
- * Memory: at most `limit` writes are queued or in flight without their caller waiting; a caller whose write goes beyond the
- * limit waits for that write, so a Redis stall slows callers down instead of piling writes up (in flight at most
- * `limit` plus the number of callers waiting, which the worker's concurrency bounds).
+ * Memory: at most `limit` writes are queued or in flight without their caller waiting; a caller whose write goes
+ * beyond the limit waits for that write, so a Redis stall slows callers down instead of piling writes up (in flight at
+ * most `limit` plus the number of callers waiting, which the worker's concurrency bounds).
  */
 
 /** Options of {@link PendingWrites}. */
