@@ -86,6 +86,12 @@ export interface AnalysisResult {
   totalCostUsd: number;
   /** Milliseconds per step. */
   timingsMs: Partial<Record<AnalysisStep | 'total', number>>;
+  /**
+   * Set when this result is an earlier analysis's, of the same content and options for the same tenant (the content
+   * index): that analysis's id. No model call was made (`modelCalls` is empty, `totalCostUsd` 0); the keyframes are
+   * copies under this analysis.
+   */
+  reusedFrom?: string;
 }
 
 /** The analysis record the API serves. */

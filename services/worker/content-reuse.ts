@@ -108,5 +108,5 @@ export async function reusedResult(
   o: { concurrency: number; signal?: AbortSignal },
 ): Promise<AnalysisResult> {
   const keyframes = await copyKeyframes(container, analysisId, prior.result.keyframes, o);
-  return { ...prior.result, keyframes, modelCalls: [], totalCostUsd: 0, timingsMs };
+  return { ...prior.result, keyframes, modelCalls: [], totalCostUsd: 0, timingsMs, reusedFrom: prior.id };
 }

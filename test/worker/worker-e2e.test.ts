@@ -102,6 +102,7 @@ test('main.ts analyses an upload with the real coordinator and the emulator, the
   assert.is(same.status, 'succeeded', JSON.stringify(same.error));
   assert.equal(same.result!.report, r.report);
   assert.equal(same.result!.modelCalls, []);
+  assert.is(same.result!.reusedFrom, id, 'the result says whose it is');
   assert.is(emulator.calls.count({ route: 'chat/completions', model: 'Llama-3.2-90B-Vision-Instruct' }), visionCallsBefore);
 
   // With the content index entry gone (expired), the same video runs again, and every keyframe description comes
