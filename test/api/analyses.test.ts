@@ -59,6 +59,15 @@ function postOverNodeHttp(headers: Record<string, string | string[]>, text: stri
   });
 }
 
+/** Asserts that `r` is a 400 `validation_failed` with exactly `problems`, and that nothing was queued for `videoKey`. */
+async function assertRefused(r: { status: number; text: string; body: unknown; headers: Headers }, videoKey: string, problems: Array<{ where: string; message: string }>): Promise<void> {
+  assert.is(r.status, 400, r.text);
+  const e = errorOf(r);
+  assert.is(e.code, 'validation_failed');
+  assert.equal(e.details?.problems, problems);
+  assert.is(await jobsFor(videoKey), 0, 'nothing was queued');
+}
+
 function problemAt(r: { status: number; text: string; body: unknown; headers: Headers }, where: string): string {
   const e = errorOf(r);
   const p = e.details?.problems?.find((x) => x.where === where);
@@ -203,11 +212,7 @@ body('an Idempotency-Key over 128 characters: header.Idempotency-Key', async () 
 body('two Idempotency-Key header lines: 400 at header.Idempotency-Key, given more than once (not a pattern error)', async () => {
   const videoKey = await upload();
   const r = await postOverNodeHttp({ 'idempotency-key': ['key-a', 'key-b'] }, JSON.stringify({ videoKey }));
-  assert.is(r.status, 400, r.text);
-  const e = errorOf(r);
-  assert.is(e.code, 'validation_failed');
-  assert.equal(e.details?.problems, [{ where: 'header.Idempotency-Key', message: 'is given more than once' }]);
-  assert.is(await jobsFor(videoKey), 0, 'nothing was queued');
+  await assertRefused(r, videoKey, [{ where: 'header.Idempotency-Key', message: 'is given more than once' }]);
 });
 
 body('a client that goes away mid-body is logged as 499 (the body is read before routing), not as a 404', async () => {
@@ -242,11 +247,7 @@ body('two Authorization or two Content-Type lines are refused, whichever comes f
 body('an empty Idempotency-Key header: 400 at header.Idempotency-Key, is empty (not treated as absent)', async () => {
   const videoKey = await upload();
   const r = await h.call('POST', '/v1/analyses', { token: writer, body: { videoKey }, headers: { 'idempotency-key': '' } });
-  assert.is(r.status, 400, r.text);
-  const e = errorOf(r);
-  assert.is(e.code, 'validation_failed');
-  assert.equal(e.details?.problems, [{ where: 'header.Idempotency-Key', message: 'is empty' }]);
-  assert.is(await jobsFor(videoKey), 0, 'nothing was queued');
+  await assertRefused(r, videoKey, [{ where: 'header.Idempotency-Key', message: 'is empty' }]);
 });
 
 body("another tenant's upload key: body.videoKey must start with uploads/acme/", async () => {
