@@ -18,7 +18,8 @@ export type AiConfig = Pick<Config, 'AI_API_VERSION' | 'AI_TIMEOUT_MS' | 'REDIS_
 
 /**
  * @param models the registry (desired state `spec.azure.models`).
- * @param extra anything else to set (retry budget, breaker, cache TTL, daily budgets, limits).
+ * @param extra anything else to set (retry budget, breaker, cache TTL, limits), or `credential` when the process already
+ *   made it from the same configuration (the worker shares it with its Blob client); otherwise one is made here.
  * @throws ValidationError from the credential (a key outside dev, a missing key, workload identity not configured) or
  *   the budgets (a malformed `AI_TENANT_DAILY_BUDGETS_USD`).
  */
@@ -27,13 +28,13 @@ export function aiCoordinatorOptionsFromConfig(
   models: ModelDeployment[],
   redis: Redis,
   logger?: Logger,
-  extra: Partial<Omit<AiCoordinatorOptions, 'models' | 'redis' | 'credential' | 'keyPrefix'>> = {},
+  extra: Partial<Omit<AiCoordinatorOptions, 'models' | 'redis' | 'keyPrefix'>> = {},
 ): AiCoordinatorOptions {
   const dailyBudgetUsd = dailyBudgetsFromConfig(config);
   return {
     models,
     redis,
-    credential: createModelCredentialFromConfig(config),
+    credential: extra.credential ?? createModelCredentialFromConfig(config),
     keyPrefix: config.REDIS_KEY_PREFIX,
     apiVersion: config.AI_API_VERSION,
     timeoutMs: config.AI_TIMEOUT_MS,

@@ -15,8 +15,8 @@ import { createBlobServiceClient } from '../platform/blob.ts';
 import { loadDesiredState } from '../platform/desired-state.ts';
 import { ValidationError, errorMessage } from '../platform/errors.ts';
 import { AnalysisStore } from '../analyses/store.ts';
-import { dailyBudgetsFromConfig } from '../ai/budgets-from-config.ts';
 import { createAiCoordinator } from '../ai/coordinator.ts';
+import { aiCoordinatorOptionsFromConfig } from '../ai/options-from-config.ts';
 import { createModelCredentialFromConfig } from '../platform/model-credentials.ts';
 import { closeWorker, createAnalysisWorker, type AnalysisJobSummary } from './worker.ts';
 import { sweepOrphanedJobDirs } from './job-dirs.ts';
@@ -66,18 +66,7 @@ export async function startWorkerRuntime(config: Config, logger: Logger): Promis
   shared.on('error', (err) => logger.warn({ err: errorMessage(err) }, 'redis (shared) error'));
   workerConnection.on('error', (err) => logger.warn({ err: errorMessage(err) }, 'redis (worker) error'));
 
-  const dailyBudgetUsd = dailyBudgetsFromConfig(config);
-  const ai = createAiCoordinator({
-    models,
-    credential,
-    redis: shared,
-    keyPrefix: config.REDIS_KEY_PREFIX,
-    apiVersion: config.AI_API_VERSION,
-    allowInsecureConnection: config.APP_PROFILE === 'dev',
-    timeoutMs: config.AI_TIMEOUT_MS,
-    ...(dailyBudgetUsd ? { dailyBudgetUsd } : {}),
-    logger,
-  });
+  const ai = createAiCoordinator(aiCoordinatorOptionsFromConfig(config, models, shared, logger, { credential }));
   const s3 = createS3Client(config);
   const blobService = createBlobServiceClient(config, isTokenCredential(credential) ? credential : undefined);
   const container = blobService.getContainerClient(config.KEYFRAMES_CONTAINER);
