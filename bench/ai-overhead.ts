@@ -59,10 +59,20 @@ interface Row {
   directP99: number;
   coordP50: number;
   coordP99: number;
+  /** CPU time of this process per call (user + system), µs: the direct side, and the coordinated (or floor) side. */
+  directCpuUs: number;
+  coordCpuUs: number;
 }
 
 function fmt(ms: number): string {
   return `${ms >= 0 ? ' ' : ''}${ms.toFixed(3)}`;
+}
+
+/** CPU time the Redis server has used (`INFO cpu`: used_cpu_user + used_cpu_sys), µs. */
+async function redisCpuUs(redis: Redis): Promise<number> {
+  const info = await redis.info('cpu');
+  const field = (name: string): number => Number(new RegExp(`^${name}:([0-9.]+)`, 'm').exec(info)?.[1] ?? Number.NaN);
+  return (field('used_cpu_user') + field('used_cpu_sys')) * 1e6;
 }
 
 /** Runs the benchmark and prints the table. @throws Error when a call fails (the emulator answers every call). */
@@ -125,6 +135,8 @@ export async function benchAiOverhead(): Promise<void> {
 
   const rows: Row[] = [];
   let writesChecked = '';
+  /** Redis server CPU per coordinated miss, µs (the floor side's GETs included: a few µs each). */
+  let redisPerMissUs = Number.NaN;
   try {
     /**
      * Runs `n` calls per side in blocks of {@link BLOCK} calls of one side, the side whose block goes first rotating each
@@ -137,6 +149,9 @@ export async function benchAiOverhead(): Promise<void> {
       const d: number[] = [];
       const c: number[] = [];
       const f: number[] = [];
+      // CPU of this process (µs, user + system) spent in each side's blocks: what a side costs the process whatever
+      // the scheduler does, where p99 depends on it (the other processes on the machine, garbage collection).
+      const cpu = [0, 0, 0];
       const sides: Array<(p: string) => Promise<void>> = [
         async (p) => void d.push(await direct(p)),
         async (p) => void c.push(await coordinated(p, cached)),
@@ -144,17 +159,25 @@ export async function benchAiOverhead(): Promise<void> {
       ];
       for (let round = 0; round * BLOCK < n; round++) {
         for (let k = 0; k < sides.length; k++) {
-          const side = sides[(round + k) % sides.length]!;
+          const s = (round + k) % sides.length;
+          const side = sides[s]!;
+          const before = process.cpuUsage();
           for (let i = round * BLOCK; i < Math.min(n, (round + 1) * BLOCK); i++) await side(prompt(i));
+          const used = process.cpuUsage(before);
+          cpu[s]! += used.user + used.system;
         }
       }
       if (!keep) return;
-      rows.push({ path, calls: n, directP50: percentile(d, 50), directP99: percentile(d, 99), coordP50: percentile(c, 50), coordP99: percentile(c, 99) });
-      if (withFloor) rows.push({ path: 'floor (GET)', calls: n, directP50: percentile(d, 50), directP99: percentile(d, 99), coordP50: percentile(f, 50), coordP99: percentile(f, 99) });
+      const dCpu = cpu[0]! / n;
+      rows.push({ path, calls: n, directP50: percentile(d, 50), directP99: percentile(d, 99), coordP50: percentile(c, 50), coordP99: percentile(c, 99), directCpuUs: dCpu, coordCpuUs: cpu[1]! / n });
+      if (withFloor) rows.push({ path: 'floor (GET)', calls: n, directP50: percentile(d, 50), directP99: percentile(d, 99), coordP50: percentile(f, 50), coordP99: percentile(f, 99), directCpuUs: dCpu, coordCpuUs: cpu[2]! / n });
     };
     const run = randomBytes(3).toString('hex');
     await measure('warm-up', warmup, (i) => `warm ${run} ${i}: describe the frame`, false, false, true);
+    const redisCpuBefore = await redisCpuUs(redis);
     await measure('cache miss', calls, (i) => `miss ${run} ${i}: describe the frame`, false, true, true);
+    await ai.settle();
+    redisPerMissUs = ((await redisCpuUs(redis)) - redisCpuBefore) / calls;
     const hitPrompt = `hit ${run}: describe the frame`;
     await coordinated(hitPrompt, false);
     await measure('cache hit', calls, () => hitPrompt, true, true, false);
@@ -178,6 +201,9 @@ export async function benchAiOverhead(): Promise<void> {
       `${r.path.padEnd(11)} | ${fmt(r.directP50).padStart(10)} | ${fmt(r.coordP50).padStart(9)} | ${fmt(r.coordP50 - r.directP50).padStart(9)} | ${fmt(r.directP99).padStart(10)} | ${fmt(r.coordP99).padStart(9)} | ${fmt(r.coordP99 - r.directP99).padStart(9)}`,
     );
   }
+  console.log('CPU of this process per call (user + system, µs; the miss row\'s coord side includes the post-call write):');
+  for (const r of rows) console.log(`  ${r.path.padEnd(11)} | direct ${r.directCpuUs.toFixed(0).padStart(5)} | coord ${r.coordCpuUs.toFixed(0).padStart(5)} | added ${(r.coordCpuUs - r.directCpuUs).toFixed(0).padStart(5)}`);
+  console.log(`Redis server CPU per coordinated miss: ${redisPerMissUs.toFixed(0)} µs (admission and post-call write scripts; INFO cpu over the miss runs, every client of this Redis counted)`);
   console.log(writesChecked);
   const miss = rows.find((r) => r.path === 'cache miss');
   const base = rows.find((r) => r.path === 'floor (GET)');
