@@ -1,6 +1,6 @@
 /**
  * Coordinator options from the runtime configuration, so every process derives them the same way:
- * `AI_API_VERSION`, `AI_TIMEOUT_MS`, `REDIS_KEY_PREFIX`, the credential from `AI_AUTH` and its settings
+ * `AI_API_VERSION`, `AI_TIMEOUT_MS`, `AI_CACHE_TTL_SEC` (response-cache entry lifetime, s; 0: off), `REDIS_KEY_PREFIX`, the credential from `AI_AUTH` and its settings
  * (credentials.ts `createModelCredentialFromConfig`), the tenants' daily budgets (`AI_DAILY_BUDGET_USD`,
  * `AI_TENANT_DAILY_BUDGETS_USD`: budgets-from-config.ts), and
  * `allowInsecureConnection` only in the `dev` profile (staging and production keep TLS: DESIGN.md §10).
@@ -14,7 +14,7 @@ import type { ModelDeployment } from './model-deployment.ts';
 import { dailyBudgetsFromConfig, type BudgetConfig } from './budgets-from-config.ts';
 
 /** The configuration fields the coordinator reads. */
-export type AiConfig = Pick<Config, 'AI_API_VERSION' | 'AI_TIMEOUT_MS' | 'REDIS_KEY_PREFIX'> & CredentialConfig & BudgetConfig;
+export type AiConfig = Pick<Config, 'AI_API_VERSION' | 'AI_TIMEOUT_MS' | 'AI_CACHE_TTL_SEC' | 'REDIS_KEY_PREFIX'> & CredentialConfig & BudgetConfig;
 
 /**
  * @param models the registry (desired state `spec.azure.models`).
@@ -38,6 +38,7 @@ export function aiCoordinatorOptionsFromConfig(
     keyPrefix: config.REDIS_KEY_PREFIX,
     apiVersion: config.AI_API_VERSION,
     timeoutMs: config.AI_TIMEOUT_MS,
+    cacheTtlSec: config.AI_CACHE_TTL_SEC,
     allowInsecureConnection: config.APP_PROFILE === 'dev',
     ...(dailyBudgetUsd ? { dailyBudgetUsd } : {}),
     ...(logger ? { logger } : {}),

@@ -65,6 +65,8 @@ export interface Config {
   AWS_WEB_IDENTITY_TOKEN_DURATION_SEC: number;
   AI_API_VERSION: '2025-04-01' | '2024-05-01-preview';
   AI_TIMEOUT_MS: number;
+  /** Lifetime of an AI response-cache entry, seconds; 0 turns the cache off (services/ai/response-cache.ts). */
+  AI_CACHE_TTL_SEC: number;
   /** Daily AI budget of every tenant, USD per UTC day (worker); unset: none. */
   AI_DAILY_BUDGET_USD?: number;
   /** Per-tenant daily AI budgets overriding it: `tenant=usd` pairs, comma-separated (services/ai/budgets-from-config.ts). */

@@ -123,7 +123,7 @@ test('a key is accepted only in the dev profile; the config mapping picks the cr
 });
 
 test('options from config: insecure http only in dev; version, timeout, prefix and credential from config', () => {
-  const base = { AI_API_VERSION: '2025-04-01' as const, AI_TIMEOUT_MS: 90_000, REDIS_KEY_PREFIX: 'ct' };
+  const base = { AI_API_VERSION: '2025-04-01' as const, AI_TIMEOUT_MS: 90_000, AI_CACHE_TTL_SEC: 86_400, REDIS_KEY_PREFIX: 'ct' };
   const dev = aiCoordinatorOptionsFromConfig({ ...base, APP_PROFILE: 'dev', AI_AUTH: 'key', AZURE_AI_API_KEY: API_KEY }, [deployment(emu.endpoint, 'v3')], redis);
   assert.equal({ insecure: dev.allowInsecureConnection, v: dev.apiVersion, t: dev.timeoutMs, p: dev.keyPrefix }, { insecure: true, v: '2025-04-01', t: 90_000, p: 'ct' });
   assert.instance(dev.credential, AzureKeyCredential);
