@@ -8,7 +8,7 @@
  */
 import { readFileSync } from 'node:fs';
 import Koa from 'koa';
-import { listen } from '../services/api/http-server.ts';
+import { listen } from '../services/platform/http-server.ts';
 
 const [portArg, getFile, postFile] = process.argv.slice(2);
 if (!portArg || !getFile || !postFile) {

@@ -163,7 +163,7 @@ export async function benchEndToEnd(scratch: string): Promise<PipelineBenchRow[]
   const workDir = join(scratch, 'work');
   await mkdir(workDir);
   const queueName = 'bench-pipeline';
-  const config = loadConfig('worker', { ...stack.env, LOG_LEVEL: 'info', QUEUE_NAME: queueName, DESIRED_STATE_FILE: 'desired-state/dev.yml', WORK_DIR: workDir });
+  const config = loadConfig('worker', { ...stack.env, LOG_LEVEL: 'info', QUEUE_NAME: queueName, DESIRED_STATE_FILE: 'desired-state/dev.yml', WORK_DIR: workDir, WORKER_METRICS_HOST: '127.0.0.1', WORKER_METRICS_PORT: '0' });
   // The worker's log lines, kept to read the keyframe counts of each analysis.
   const lines: Array<Record<string, unknown>> = [];
   let partial = '';

@@ -64,6 +64,17 @@ function printReport(report: Record<string, unknown>): void {
   console.log(`    keyframe notes: ${list(report.keyframeNotes).length}`);
 }
 
+/**
+ * Prints the AI coordinator's calls by outcome, cache lookups by result and USD by model from the worker's Prometheus
+ * exposition (`exposition`, scraped from `url`).
+ */
+export function printAiMetrics(url: string, exposition: string): void {
+  console.log(`  worker metrics (${url}), AI coordinator:`);
+  for (const line of exposition.split('\n')) {
+    if (/^ai_(calls_total|cache_lookups_total|cost_usd_total)\{/.test(line)) console.log(`    ${line}`);
+  }
+}
+
 /** Prints the drift a pass detected, then the report as the human plan (with its writes). */
 export function printDrift(report: DriftReport): void {
   const drifts = report.resources.flatMap((r) => r.drifts);

@@ -29,7 +29,7 @@ import { seedFromCopilot } from './seed-from-copilot.ts';
 import { seedStorage } from './seed-storage.ts';
 import { loadDesiredState } from '../services/platform/desired-state.ts';
 import { apiCall, uploadVideo, waitFor } from './demo-client.ts';
-import { printAnalysis, printDrift, section } from './demo-print.ts';
+import { printAiMetrics, printAnalysis, printDrift, section } from './demo-print.ts';
 import type { AnalysisRecord } from '../services/analyses/types.ts';
 import type { DriftReport } from '../controller/types.ts';
 
@@ -98,14 +98,14 @@ async function main(): Promise<void> {
 
     section('3. Start api, worker and reconciler');
     const issuer = await createDevIssuer();
-    const [apiPort, apiMetricsPort, reconcilerPort] = await Promise.all([freePort(), freePort(), freePort()]);
+    const [apiPort, apiMetricsPort, workerMetricsPort, reconcilerPort] = await Promise.all([freePort(), freePort(), freePort(), freePort()]);
     const base = { ...stack.env, DESIRED_STATE_FILE, WORK_DIR: workDir, LOG_LEVEL: 'info' };
     roles.push(
       startRole('api', {
         ...base, API_HOST: '127.0.0.1', API_PORT: String(apiPort), API_METRICS_PORT: String(apiMetricsPort), AUTH_JWT_PUBLIC_KEY: issuer.publicKeyPem,
         AUTH_JWT_ISSUER: issuer.issuer, AUTH_JWT_AUDIENCE: issuer.audience, AUTH_JWT_ALGORITHMS: issuer.algorithm,
       }, logDir, ROOT),
-      startRole('worker', { ...base, WORKER_CONCURRENCY: '2' }, logDir, ROOT),
+      startRole('worker', { ...base, WORKER_CONCURRENCY: '2', WORKER_METRICS_HOST: '127.0.0.1', WORKER_METRICS_PORT: String(workerMetricsPort) }, logDir, ROOT),
       startRole('reconciler', {
         ...base, RECONCILER_HOST: '127.0.0.1', RECONCILER_PORT: String(reconcilerPort), RECONCILE_INTERVAL: `${RECONCILE_INTERVAL_MS}ms`,
       }, logDir, ROOT),
@@ -120,7 +120,8 @@ async function main(): Promise<void> {
     await guard(waitFor('api /readyz', async () => (await fetch(`${api}/readyz`)).ok, READY_TIMEOUT_MS, 500));
     await guard(waitFor('reconciler /healthz', async () => (await fetch(`${reconciler}/healthz`)).ok, READY_TIMEOUT_MS, 500));
     for (const r of roles) console.log(`  ${r.role.padEnd(10)} pid ${r.child.pid}  log ${r.logFile}`);
-    console.log(`  api        ${api}   reconciler ${reconciler}`);
+    const workerMetrics = `http://127.0.0.1:${workerMetricsPort}/metrics`;
+    console.log(`  api        ${api}   reconciler ${reconciler}   worker metrics ${workerMetrics}`);
 
     section(`4. Analyse ${video.path} (${video.origin})`);
     const token = await issuer.mint({ sub: 'demo-user', tenant_id: 'tenant-demo', scope: 'analyses:read analyses:write admin', tier: 'pro' });
@@ -138,6 +139,7 @@ async function main(): Promise<void> {
     }, ANALYSIS_TIMEOUT_MS, 250));
     if (done.status !== 'succeeded' || !done.result) throw new Error(`the analysis failed: ${done.error?.code}: ${done.error?.message}`);
     printAnalysis(done);
+    printAiMetrics(workerMetrics, await (await fetch(workerMetrics)).text());
 
     section('5. Drift: change the worker scalable target behind the reconciler\'s back');
     const aas = new ApplicationAutoScalingClient({ endpoint: stack.aws.endpoint, region: stack.aws.region, credentials: { accessKeyId: 'x', secretAccessKey: 'x' } });

@@ -28,9 +28,9 @@ import { createAnalysisQueue } from '../analyses/queue.ts';
 import { createModelCredentialFromConfig } from '../platform/model-credentials.ts';
 import { createApp } from './app.ts';
 import { createJwtVerifier, parseAlgorithms } from './auth/jwt-verifier.ts';
-import { listen } from './http-server.ts';
+import { listen } from '../platform/http-server.ts';
 import { ApiMetrics } from './metrics.ts';
-import { serveMetrics } from './metrics-server.ts';
+import { serveMetrics } from '../platform/metrics-server.ts';
 
 /** How long shutdown waits for the queue to close, ms. */
 const QUEUE_CLOSE_TIMEOUT_MS = 2000;

@@ -65,6 +65,10 @@ export interface Config {
   AWS_WEB_IDENTITY_TOKEN_DURATION_SEC: number;
   AI_API_VERSION: '2025-04-01' | '2024-05-01-preview';
   AI_TIMEOUT_MS: number;
+  /** Interface of the worker's Prometheus `/metrics` listener. */
+  WORKER_METRICS_HOST: string;
+  /** Port of the worker's Prometheus `/metrics` listener; 0 picks a free port. */
+  WORKER_METRICS_PORT: number;
   /** Lifetime of an AI response-cache entry, seconds; 0 turns the cache off (services/ai/response-cache.ts). */
   AI_CACHE_TTL_SEC: number;
   /** Daily AI budget of every tenant, USD per UTC day (worker); unset: none. */

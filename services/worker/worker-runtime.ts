@@ -22,6 +22,8 @@ import { closeWorker, createAnalysisWorker, type AnalysisJobSummary } from './wo
 import { sweepOrphanedJobDirs } from './job-dirs.ts';
 import { ContentIndex } from '../analyses/content-index.ts';
 import { ContentClaims } from './content-claim.ts';
+import { WorkerMetrics } from './metrics.ts';
+import { serveMetrics } from '../platform/metrics-server.ts';
 import type { PipelineDeps } from './pipeline.ts';
 import type { AnalysisJobData } from '../analyses/types.ts';
 
@@ -37,6 +39,8 @@ export interface WorkerRuntime {
   worker: Worker<AnalysisJobData, AnalysisJobSummary>;
   /** Parent of the per-job temp dirs. */
   workDir: string;
+  /** `http://host:port/metrics` of the Prometheus listener (WORKER_METRICS_HOST, WORKER_METRICS_PORT). */
+  metricsUrl: string;
   /**
    * Stops taking jobs, waits up to `graceMs` for active ones, then closes the coordinator and connections.
    * @returns `closed` when every active job finished within the grace period, else `timeout`.
@@ -61,12 +65,16 @@ export async function startWorkerRuntime(config: Config, logger: Logger): Promis
   }
 
   const credential = createModelCredentialFromConfig(config);
+  // First, so that a port already taken stops the start before any connection is opened.
+  const metrics = new WorkerMetrics();
+  const metricsServer = await serveMetrics(metrics, logger, config.WORKER_METRICS_HOST, config.WORKER_METRICS_PORT);
+  const metricsUrl = `${metricsServer.url}/metrics`;
   const shared = createRedis(config.REDIS_URL, 'general');
   const workerConnection = createRedis(config.REDIS_URL, 'worker');
   shared.on('error', (err) => logger.warn({ err: errorMessage(err) }, 'redis (shared) error'));
   workerConnection.on('error', (err) => logger.warn({ err: errorMessage(err) }, 'redis (worker) error'));
 
-  const ai = createAiCoordinator(aiCoordinatorOptionsFromConfig(config, models, shared, logger, { credential }));
+  const ai = createAiCoordinator(aiCoordinatorOptionsFromConfig(config, models, shared, logger, { credential, metricsRegistry: metrics.registry }));
   const s3 = createS3Client(config);
   const blobService = createBlobServiceClient(config, isTokenCredential(credential) ? credential : undefined);
   const container = blobService.getContainerClient(config.KEYFRAMES_CONTAINER);
@@ -123,13 +131,14 @@ export async function startWorkerRuntime(config: Config, logger: Logger): Promis
     name: `worker-${hostname()}-${process.pid}`,
   });
   logger.info(
-    { event: 'worker_started', queue: config.QUEUE_NAME, concurrency: config.WORKER_CONCURRENCY, models: models.map((m) => `${m.name}:${m.use.join('+')}`), workDir },
+    { event: 'worker_started', queue: config.QUEUE_NAME, concurrency: config.WORKER_CONCURRENCY, models: models.map((m) => `${m.name}:${m.use.join('+')}`), workDir, metricsUrl },
     'worker started',
   );
 
   return {
     worker,
     workDir,
+    metricsUrl,
     stop: async (graceMs) => {
       clearInterval(sweeper);
       const outcome = await closeWorker(worker, graceMs);
@@ -139,6 +148,7 @@ export async function startWorkerRuntime(config: Config, logger: Logger): Promis
       s3.destroy();
       shared.disconnect();
       workerConnection.disconnect();
+      await metricsServer.close(1000);
       return outcome;
     },
   };

@@ -20,7 +20,7 @@ import { createAnalysisQueue } from '../../services/analyses/queue.ts';
 import type { AnalysisJobData } from '../../services/analyses/types.ts';
 import { createApp, type ApiApp } from '../../services/api/app.ts';
 import { createJwtVerifier, parseAlgorithms, type TokenVerifier } from '../../services/api/auth/jwt-verifier.ts';
-import { listen, type RunningServer } from '../../services/api/http-server.ts';
+import { listen, type RunningServer } from '../../services/platform/http-server.ts';
 
 /** The temp bucket every API test uses. */
 export const TEST_BUCKET = 'ct-test-temp';

@@ -10,7 +10,7 @@ import { connect } from 'node:net';
 import Koa from 'koa';
 import { startTestStack } from '../support/stack.ts';
 import { createDevIssuer } from '../../devstack/dev-keys.ts';
-import { listen } from '../../services/api/http-server.ts';
+import { listen } from '../../services/platform/http-server.ts';
 
 const server = suite('listen(): close(graceMs)');
 

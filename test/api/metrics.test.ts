@@ -5,7 +5,7 @@
 import { suite } from 'uvu';
 import { request as httpRequest } from 'node:http';
 import * as assert from 'uvu/assert';
-import { serveMetrics } from '../../services/api/metrics-server.ts';
+import { serveMetrics } from '../../services/platform/metrics-server.ts';
 import { createLogger } from '../../services/platform/logger.ts';
 import { startApiHarness, type ApiHarness } from './api-harness.ts';
 

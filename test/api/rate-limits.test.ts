@@ -6,7 +6,7 @@
 import { suite } from 'uvu';
 import * as assert from 'uvu/assert';
 import { createApp } from '../../services/api/app.ts';
-import { listen } from '../../services/api/http-server.ts';
+import { listen } from '../../services/platform/http-server.ts';
 import { OPEN_PATHS } from '../../services/api/middleware/auth.ts';
 import { createLogger } from '../../services/platform/logger.ts';
 import { createJwtVerifier } from '../../services/api/auth/jwt-verifier.ts';

@@ -72,7 +72,7 @@ test('main.ts analyses an upload with the real coordinator and the emulator, the
   await mkdir(workDir);
   const queue = h.queue('e2e-main');
   const w = startWorker('e2e-main', workDir);
-  await w.waitLog((l) => l.event === 'worker_started');
+  const started = await w.waitLog((l) => l.event === 'worker_started');
 
   const key = await h.upload(await bytesOf(videoFile));
   const id = await h.submit(queue, key, { attempts: 2 });
@@ -124,6 +124,23 @@ test('main.ts analyses an upload with the real coordinator and the emulator, the
   const broke = await h.waitFinal(queue, await h.submit(queue, await h.upload(await bytesOf(await makeClip(fx.path('broke.mp4'), { seconds: 2 }))), { attempts: 2, tenantId: 'broke-tenant' }));
   assert.equal([broke.status, broke.error?.code, broke.attempts], ['failed', 'budget_exceeded', 1], JSON.stringify(broke.error));
   assert.is(emulator.calls.count({ route: 'chat/completions' }), callsBeforeBroke, 'no model call was made');
+
+  // The worker's Prometheus listener shows what the AI coordinator did (issue 5 §4, §5: hit rate and cost in metrics).
+  const scrape = await fetch(String(started.metricsUrl));
+  assert.is(scrape.status, 200);
+  const sample = (name: string, labels: Record<string, string>): number => {
+    const want = Object.entries(labels).map(([k, v]) => `${k}="${v}"`);
+    const lines = exposition.split('\n').filter((l) => l.startsWith(`${name}{`) && want.every((w) => l.includes(w)));
+    return lines.reduce((sum, l) => sum + Number(l.slice(l.lastIndexOf(' ') + 1)), 0);
+  };
+  const exposition = await scrape.text();
+  assert.is(sample('ai_calls_total', { model: 'llama-vision', task: 'vision', outcome: 'ok' }), vision.length, exposition);
+  assert.is(sample('ai_cache_lookups_total', { task: 'vision', result: 'hit' }), vision2.length);
+  const visionUsd = vision.reduce((s, c) => s + c.costUsd, 0);
+  assert.ok(Math.abs(sample('ai_cost_usd_total', { model: 'llama-vision', task: 'vision' }) - visionUsd) < 1e-9, 'USD in metrics = USD in the result');
+  assert.ok(sample('ai_calls_total', { outcome: 'budget_exceeded' }) >= 1, 'the refused call is counted');
+  assert.match(exposition, /^worker_process_cpu_seconds_total /m, 'process metrics too');
+  assert.is((await fetch(String(started.metricsUrl).replace('/metrics', '/v1/analyses'))).status, 404, 'the listener serves /metrics only');
 
   // One log line per job with its timings.
   const line = await w.waitLog((l) => l.event === 'analysis_succeeded' && l.analysisId === id);

@@ -1,6 +1,6 @@
 /**
  * `services/worker/main.ts` as a child process (as in ECS) for end-to-end tests: its JSON log lines, a way to wait
- * for one, and its exit. The environment is exactly what the caller passes plus PATH/HOME.
+ * for one, and its exit. The environment is what the caller passes plus PATH/HOME and the metrics listener's.
  */
 import { spawn, type ChildProcess } from 'node:child_process';
 
@@ -16,12 +16,13 @@ export interface WorkerProc {
 }
 
 /**
- * Spawns the worker with `env` (config variables, names as in schemas/runtime-config.schema.json).
+ * Spawns the worker with `env` (config variables, names as in schemas/runtime-config.schema.json). Its metrics
+ * listener is on a free loopback port unless `env` says otherwise (its `worker_started` log line has `metricsUrl`).
  * Set TEST_VERBOSE=1 to echo its log lines.
  */
 export function spawnWorker(env: Record<string, string>): WorkerProc {
   const child = spawn(process.execPath, ['--no-warnings', '--import', 'tsx', 'services/worker/main.ts'], {
-    env: { PATH: process.env.PATH, HOME: process.env.HOME, ...env },
+    env: { PATH: process.env.PATH, HOME: process.env.HOME, WORKER_METRICS_HOST: '127.0.0.1', WORKER_METRICS_PORT: '0', ...env },
     stdio: ['ignore', 'pipe', 'pipe'],
   });
   const logs: Array<Record<string, unknown>> = [];

@@ -1,6 +1,7 @@
 /**
- * The HTTP server around the Koa app, with a graceful close for ECS task replacement: on SIGTERM, stop accepting,
- * let requests in flight finish, close idle keep-alive connections, and after the grace period cut what is left.
+ * The HTTP server of every listener (the Koa app, the metrics listeners of metrics-server.ts), with a graceful close
+ * for ECS task replacement: on SIGTERM, stop accepting, let requests in flight finish, close idle keep-alive
+ * connections, and after the grace period cut what is left.
  *
  * Timeouts: the ALB closes idle client connections after 60 s by default, and AWS advises a target keep-alive
  * longer than that so the target never closes a connection the balancer is about to reuse (Elastic Load Balancing
