@@ -1,7 +1,8 @@
 /**
  * Builds a running worker process from its configuration: the model registry from the desired state, the model
- * credential, the AI coordinator, the S3 and Blob clients, the analysis store, the start-up sweep of orphaned
- * temp dirs, and the BullMQ worker. {@link WorkerRuntime.stop} undoes all of it. `main.ts` adds signal handling.
+ * credential, the Prometheus metrics listener (WORKER_METRICS_PORT: the coordinator's `ai_*` metrics and the process
+ * metrics), the AI coordinator, the S3 and Blob clients, the analysis store, the start-up sweep of orphaned temp dirs,
+ * and the BullMQ worker. {@link WorkerRuntime.stop} undoes all of it. `main.ts` adds signal handling.
  */
 import { mkdir } from 'node:fs/promises';
 import { hostname, tmpdir } from 'node:os';
