@@ -57,8 +57,8 @@ export function failureOutcome(err: unknown): string {
 
 /** The `model` label of a call that failed with `err`: the deployment named in its details, or {@link NO_MODEL}. */
 export function failureModel(err: unknown): string {
-  if (err instanceof AppError && err.details && typeof err.details === 'object') {
-    const d = (err.details as Record<string, unknown>).deployment;
+  if (err instanceof AppError && err.data && typeof err.data === 'object') {
+    const d = (err.data as Record<string, unknown>).deployment;
     if (typeof d === 'string') return d;
   }
   return NO_MODEL;

@@ -23,14 +23,18 @@ export class AppError extends Error {
   readonly code: string;
   /** HTTP status the API maps it to. */
   readonly status: number;
-  /** Optional structured details, safe to show to the caller. */
-  readonly details?: unknown;
+  /**
+   * Optional structured data, safe to show to the caller: the API sends it as the envelope's `error.details`. Not
+   * named `details` here: uvu's failure printer calls `err.details.split('\n')`, which throws on an object, and then
+   * prints nothing for the failing test and runs none of the tests after it in the file.
+   */
+  readonly data?: unknown;
   constructor(code: string, message: string, status: number, details?: unknown, options?: { cause?: unknown }) {
     super(message, options);
     this.name = new.target.name;
     this.code = code;
     this.status = status;
-    this.details = details;
+    this.data = details;
   }
 }
 

@@ -95,7 +95,7 @@ export function errors(rootLogger: Logger): ApiMiddleware {
       error: {
         code: appErr.code,
         message: appErr.message,
-        ...(appErr.details !== undefined ? { details: appErr.details } : {}),
+        ...(appErr.data !== undefined ? { details: appErr.data } : {}),
         requestId: ctx.state.requestId,
       },
     };
