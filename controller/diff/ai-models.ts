@@ -4,6 +4,7 @@
  * Endpoints that could not be observed give no drift; the report shows them as Error.
  */
 import type { DesiredState } from '../../services/platform/desired-state.ts';
+import { redactUrl } from '../../services/platform/redact-url.ts';
 import type { Drift, ObservedAiModel } from '../types.ts';
 
 /** The `service` scope of model resources in reports. */
@@ -25,8 +26,8 @@ export function aiModelDrifts(desired: DesiredState, observed: readonly Observed
       resource: aiModelResource(m.name), kind: 'ai-model', service: AI_SCOPE, path: `/spec/azure/models/${i}/model`, field: 'model_name',
       desired: m.model, actual: seen.reportedModel ?? null, action: 'none',
       reason: seen.notServed !== undefined
-        ? `observe only: ${m.endpoint} does not serve ${m.model} (GET /info answered ${seen.notServed}); deploy the model in Azure AI Foundry or fix the document`
-        : `observe only: ${m.endpoint} serves ${seen.reportedModel ?? 'no model'} for this deployment, desired ${m.model}; redeploy the model in Azure AI Foundry or fix the document`,
+        ? `observe only: ${redactUrl(m.endpoint)} does not serve ${m.model} (GET /info answered ${seen.notServed}); deploy the model in Azure AI Foundry or fix the document`
+        : `observe only: ${redactUrl(m.endpoint)} serves ${seen.reportedModel ?? 'no model'} for this deployment, desired ${m.model}; redeploy the model in Azure AI Foundry or fix the document`,
     });
   });
   return out;

@@ -15,6 +15,7 @@ import createModelClient, { isUnexpected } from '@azure-rest/ai-inference';
 import type { KeyCredential, TokenCredential } from '@azure/core-auth';
 import type { ModelSpec } from '../../services/platform/desired-state.ts';
 import { errorMessage } from '../../services/platform/errors.ts';
+import { redactUrl } from '../../services/platform/redact-url.ts';
 import type { ObservedAiModel } from '../types.ts';
 
 /** Entra scope of Azure AI Foundry endpoints. */
@@ -30,9 +31,10 @@ export interface AiModelObserverDeps {
 }
 
 async function probe(m: ModelSpec, deps: AiModelObserverDeps): Promise<ObservedAiModel> {
-  const base = { name: m.name, endpoint: m.endpoint, declaredModel: m.model };
+  // Reported (drift report, CLI, logs) without userinfo or query string: both can carry credentials.
+  const base = { name: m.name, endpoint: redactUrl(m.endpoint), declaredModel: m.model };
   const insecure = m.endpoint.startsWith('http://');
-  if (insecure && deps.allowInsecureConnection !== true) return { ...base, error: `refusing plain http endpoint ${m.endpoint} (TLS required outside the dev profile)` };
+  if (insecure && deps.allowInsecureConnection !== true) return { ...base, error: `refusing plain http endpoint ${base.endpoint} (TLS required outside the dev profile)` };
   try {
     const client = createModelClient(m.endpoint, deps.credential, {
       apiVersion: m.apiVersion,
@@ -46,7 +48,9 @@ async function probe(m: ModelSpec, deps: AiModelObserverDeps): Promise<ObservedA
       timeout: deps.timeoutMs ?? 10_000,
     });
     if (isUnexpected(res)) {
-      const e = res.body.error as { code?: string; message?: string } | undefined;
+      // The body may be empty or not JSON (a proxy's 404): only an object's `error` is read.
+      const body: unknown = res.body;
+      const e = body && typeof body === 'object' ? ((body as { error?: unknown }).error as { code?: string; message?: string } | undefined) : undefined;
       const answer = `HTTP ${res.status}${e?.code ? ` ${e.code}` : ''}${e?.message ? `: ${e.message}` : ''}`;
       // 404: the endpoint answered but has no such deployment: that is drift (the model is not served), not an outage.
       if (res.status === '404') return { ...base, notServed: answer };

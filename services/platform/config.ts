@@ -10,6 +10,7 @@ import { fileURLToPath } from 'node:url';
 import { Ajv, type ErrorObject } from 'ajv';
 import addFormatsModule from 'ajv-formats';
 import { ValidationError, type Problem } from './errors.ts';
+import { redactUrl } from './redact-url.ts';
 
 const addFormats = addFormatsModule as unknown as (ajv: Ajv) => Ajv;
 
@@ -136,6 +137,7 @@ export interface Config {
 
 interface SchemaProperty {
   'x-secret'?: boolean;
+  type?: string | string[];
 }
 interface ConfigSchema {
   properties: Record<string, SchemaProperty>;
@@ -188,6 +190,21 @@ function toProblems(errors: ErrorObject[], role: Role): Problem[] {
 }
 
 /**
+ * A number as people write it in configuration: decimal digits, an optional fraction and exponent. ajv's coercion
+ * takes whatever `Number()` takes, so `Infinity` passed every `maximum` (an `AI_TIMEOUT_MS` of Infinity made every
+ * timer fire after 1 ms) and `0x1000` or `0b11` were read silently. `1e400` (Infinity once read) is refused too.
+ */
+const DECIMAL = /^-?(0|[1-9][0-9]*)(\.[0-9]+)?([eE][+-]?[0-9]+)?$/;
+
+/** Variables whose schema type is number or integer, with that type (the refusal says which, as ajv would). */
+const NUMERIC_VARIABLES: ReadonlyMap<string, 'number' | 'integer'> = new Map(
+  Object.entries(schema.properties).flatMap(([name, p]): Array<[string, 'number' | 'integer']> => {
+    const types = [p.type].flat();
+    return types.includes('integer') ? [[name, 'integer']] : types.includes('number') ? [[name, 'number']] : [];
+  }),
+);
+
+/**
  * Rules between variables that JSON Schema cannot state: each problem names the variable to change.
  * Runs on input the schema accepted (types coerced, defaults filled).
  */
@@ -208,12 +225,17 @@ function crossFieldProblems(c: Record<string, unknown>): Problem[] {
  */
 export function loadConfig(role: Role, env: NodeJS.ProcessEnv = process.env): Config {
   const input: Record<string, unknown> = { APP_ROLE: role };
+  const notDecimal: Problem[] = [];
   for (const name of Object.keys(schema.properties)) {
     if (name === 'APP_ROLE') continue;
     const v = env[name];
-    if (v !== undefined && v !== '') input[name] = v;
+    if (v === undefined || v === '') continue;
+    const numeric = NUMERIC_VARIABLES.get(name);
+    if (numeric && !(DECIMAL.test(v.trim()) && Number.isFinite(Number(v)))) notDecimal.push({ where: name, message: `must be ${numeric}` });
+    else input[name] = v;
   }
-  const problems = validate(input) ? crossFieldProblems(input) : toProblems(validate.errors ?? [], role);
+  const valid = validate(input);
+  const problems = [...notDecimal, ...(valid ? (notDecimal.length > 0 ? [] : crossFieldProblems(input)) : toProblems(validate.errors ?? [], role))];
   if (problems.length > 0) {
     throw new ValidationError(`invalid configuration for the ${role} role (${problems.length} problem${problems.length === 1 ? '' : 's'}):`, problems, 'invalid_config');
   }
@@ -246,7 +268,7 @@ export function redactedConfig(config: Config): Record<string, unknown> {
   const out: Record<string, unknown> = {};
   for (const [k, v] of Object.entries(config)) {
     if (k === 'interpolationEnv') continue;
-    out[k] = SECRET_VARIABLES.includes(k) ? '[redacted]' : v;
+    out[k] = SECRET_VARIABLES.includes(k) ? '[redacted]' : typeof v === 'string' ? redactUrl(v) : v;
   }
   return out;
 }

@@ -9,6 +9,8 @@ import * as assert from 'uvu/assert';
 import { readFileSync } from 'node:fs';
 import { createServer } from 'node:net';
 import { AzureKeyCredential } from '@azure/core-auth';
+import { createServer as createHttpServer } from 'node:http';
+import type { AddressInfo } from 'node:net';
 import { startAiEmulator, type AiEmulator } from '../../devstack/emulators/azure-ai/index.ts';
 import { startAwsEmulator, type AwsEmulator } from '../../devstack/emulators/aws/index.ts';
 import { parseDesiredState, type DesiredState } from '../../services/platform/desired-state.ts';
@@ -119,6 +121,28 @@ models('an unreachable endpoint and a refused key are Errors for those models on
 
   const wrongKey = await observeAiModels(devWith(ai.endpoint).spec.azure!.models, { credential: new AzureKeyCredential('wrong'), allowInsecureConnection: true });
   assert.ok(wrongKey.every((m) => m.error?.startsWith('GET /info answered HTTP 401')), JSON.stringify(wrongKey));
+});
+
+models('credentials in an endpoint URL never reach the report; an empty 404 body (a proxy) is "not served", not a crash', async () => {
+  // Not the emulator: a bare server that answers every request 404 with an empty body, as a proxy in front of a
+  // wrong host does.
+  const bare = createHttpServer((_req, res) => res.writeHead(404).end());
+  await new Promise<void>((resolve) => bare.listen(0, '127.0.0.1', resolve));
+  try {
+    const endpoint = `http://admin:S3CR3T-PASS@127.0.0.1:${(bare.address() as AddressInfo).port}/models?api-key=S3CR3T-QUERY`;
+    const desired = devWith(ai.endpoint, (d) => (d.spec.azure!.models[0]!.endpoint = endpoint));
+    const { report } = await reconcile(
+      { desired, source: 'dev.yml', intent: 'plan' },
+      { ...clients, taskDefinitions: new Map(), aiModels: { credential: new AzureKeyCredential(KEY), allowInsecureConnection: true } },
+    );
+    const llama = report.resources.find((r) => r.resource === 'ai-model/llama-vision')!;
+    assert.is(llama.status, 'Drifted', JSON.stringify(llama));
+    assert.match(llama.drifts[0]!.reason, /does not serve Llama-3.2-90B-Vision-Instruct \(GET \/info answered HTTP 404\)/);
+    assert.is(llama.liveId, `http://[redacted]@127.0.0.1:${(bare.address() as AddressInfo).port}/models?[redacted]`);
+    assert.not.match(JSON.stringify(report), /S3CR3T/, 'no password or query key anywhere in the report');
+  } finally {
+    await new Promise((resolve) => bare.close(resolve));
+  }
 });
 
 models('plain http is refused unless allowed (dev stand-ins only)', async () => {

@@ -84,6 +84,33 @@ test('redactedConfig hides secrets', () => {
   assert.is(r.interpolationEnv, undefined);
 });
 
+test('numbers are decimal and finite: Infinity, hex, binary and overflowing exponents are refused, naming the variable', () => {
+  const worker = { REDIS_URL: 'redis://127.0.0.1:6379', S3_TEMP_BUCKET: 'tmp-bucket', DESIRED_STATE_FILE: 'd.yml', AZURE_STORAGE_CONNECTION_STRING: 'UseDevelopmentStorage=true', AI_AUTH: 'key', AZURE_AI_API_KEY: 'k' };
+  for (const [name, value, type] of [['AI_TIMEOUT_MS', 'Infinity', 'integer'], ['AI_DAILY_BUDGET_USD', '-Infinity', 'number'], ['AI_TIMEOUT_MS', '0x1000', 'integer'], ['WORKER_CONCURRENCY', '0b11', 'integer'], ['AI_DAILY_BUDGET_USD', '1e400', 'number'], ['API_PORT', ' NaN', 'integer']] as const) {
+    assert.equal(problems(() => loadConfig('worker', { ...worker, [name]: value })), [`${name}: must be ${type}`], `${name}=${value}`);
+  }
+  const ok = loadConfig('worker', { ...worker, AI_TIMEOUT_MS: '9e4', AI_DAILY_BUDGET_USD: '2.50' });
+  assert.equal([ok.AI_TIMEOUT_MS, ok.AI_DAILY_BUDGET_USD], [90_000, 2.5]);
+  assert.ok(problems(() => loadConfig('worker', { ...worker, AI_TIMEOUT_MS: '6e5.5' })).length === 1);
+});
+
+test('redactedConfig strips credentials from every URL: userinfo and query strings', () => {
+  const c = loadConfig('worker', {
+    REDIS_URL: 'redis://127.0.0.1:6379', S3_TEMP_BUCKET: 'tmp-bucket', DESIRED_STATE_FILE: 'd.yml', AI_AUTH: 'key', AZURE_AI_API_KEY: 'k',
+    AZURE_STORAGE_ACCOUNT_URL: 'https://acct.blob.core.windows.net/?sv=2024&sig=SASSIGSECRET',
+    AI_FOUNDRY_ENDPOINT: 'https://admin:FOUNDRYPASS@res.services.ai.azure.com/models?api-key=QUERYKEY',
+    S3_ENDPOINT: 'http://user:S3PASS@127.0.0.1:4569',
+  });
+  const r = redactedConfig(c);
+  assert.equal([r.AZURE_STORAGE_ACCOUNT_URL, r.AI_FOUNDRY_ENDPOINT, r.S3_ENDPOINT], [
+    'https://acct.blob.core.windows.net/?[redacted]',
+    'https://[redacted]@res.services.ai.azure.com/models?[redacted]',
+    'http://[redacted]@127.0.0.1:4569/',
+  ]);
+  assert.not.match(JSON.stringify(r), /SECRET|PASS|QUERYKEY/);
+  assert.is(r.S3_TEMP_BUCKET, 'tmp-bucket', 'other values unchanged');
+});
+
 test('an entry point exits 78 with one message listing every problem, no stack trace', () => {
   const script = "import { loadConfigOrExit } from './services/platform/config.ts'; loadConfigOrExit('api');";
   const r = spawnSync(process.execPath, ['--no-warnings', '--import', 'tsx', '--input-type=module', '-e', script], {
