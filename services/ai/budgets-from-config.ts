@@ -6,6 +6,10 @@
  */
 import type { Config } from '../platform/config.ts';
 import { ValidationError } from '../platform/errors.ts';
+import { TENANT_ID_PATTERN, TENANT_ID_RULE } from '../platform/tenant-id.ts';
+
+/** Largest daily budget of one tenant, USD: the schema's maximum of AI_DAILY_BUDGET_USD. */
+export const MAX_DAILY_BUDGET_USD = 1_000_000;
 
 /** The configuration fields read here. */
 export type BudgetConfig = Pick<Config, 'AI_DAILY_BUDGET_USD' | 'AI_TENANT_DAILY_BUDGETS_USD'>;
@@ -13,8 +17,10 @@ export type BudgetConfig = Pick<Config, 'AI_DAILY_BUDGET_USD' | 'AI_TENANT_DAILY
 /**
  * @returns the coordinator's `dailyBudgetUsd` (tenant id → USD per UTC day, undefined for no budget), or undefined
  *   when neither variable is set.
- * @throws ValidationError (code `invalid_config`) naming `AI_TENANT_DAILY_BUDGETS_USD` and the pair, when a pair is not
- *   `tenant=usd` with a finite USD ≥ 0 or a tenant is listed twice.
+ * @throws ValidationError (code `invalid_config`) naming `AI_TENANT_DAILY_BUDGETS_USD[i]` (the pair's index), when a
+ *   pair is not `tenant=usd`, the tenant is not an id the API can issue ({@link TENANT_ID_PATTERN}: a typo such as
+ *   `"acme"=0` would otherwise set a budget no call ever meets), the USD is not a decimal from 0 to
+ *   {@link MAX_DAILY_BUDGET_USD}, or a tenant is listed twice.
  */
 export function dailyBudgetsFromConfig(config: BudgetConfig): ((tenantId: string) => number | undefined) | undefined {
   const fallback = config.AI_DAILY_BUDGET_USD;
@@ -27,9 +33,12 @@ export function dailyBudgetsFromConfig(config: BudgetConfig): ((tenantId: string
       const where = `AI_TENANT_DAILY_BUDGETS_USD[${i}]`;
       const m = /^([^=\s]+)\s*=\s*([0-9]+(?:\.[0-9]+)?)$/.exec(pair);
       const usd = m ? Number(m[2]) : Number.NaN;
-      if (!m || !Number.isFinite(usd)) problems.push({ where, message: `must be tenant=usd (e.g. acme=50), got "${pair.slice(0, 80)}"` });
-      else if (byTenant.has(m[1]!)) problems.push({ where, message: `tenant "${m[1]}" is listed twice` });
-      else byTenant.set(m[1]!, usd);
+      const tenant = m?.[1] ?? '';
+      if (!m || !Number.isFinite(usd)) problems.push({ where, message: `must be tenant=usd with usd a decimal >= 0 (e.g. acme=50), got "${pair.slice(0, 80)}"` });
+      else if (!TENANT_ID_PATTERN.test(tenant)) problems.push({ where, message: `tenant "${tenant.slice(0, 80)}" is not a tenant id (${TENANT_ID_RULE})` });
+      else if (usd > MAX_DAILY_BUDGET_USD) problems.push({ where, message: `must be <= ${MAX_DAILY_BUDGET_USD} USD, got ${m[2]!.slice(0, 40)}` });
+      else if (byTenant.has(tenant)) problems.push({ where, message: `tenant "${tenant}" is listed twice` });
+      else byTenant.set(tenant, usd);
     });
   }
   if (problems.length > 0) throw new ValidationError('invalid configuration: AI_TENANT_DAILY_BUDGETS_USD', problems, 'invalid_config');

@@ -36,19 +36,25 @@ test('no variable, no budget; a default for every tenant; per-tenant pairs overr
 test('bad values are refused at start-up naming the variable, and a duplicate tenant naming the pair', () => {
   assert.ok(problems({ AI_DAILY_BUDGET_USD: '0' }).some((p) => p.startsWith('AI_DAILY_BUDGET_USD: must be > 0')), problems({ AI_DAILY_BUDGET_USD: '0' }).join('\n'));
   assert.ok(problems({ AI_DAILY_BUDGET_USD: 'lots' }).some((p) => p.startsWith('AI_DAILY_BUDGET_USD: must be number')));
-  for (const bad of ['acme', 'acme=', 'acme=-1', 'acme=5,', 'a b=1', 'acme=1e3']) {
-    assert.ok(problems({ AI_TENANT_DAILY_BUDGETS_USD: bad }).some((p) => p.startsWith('AI_TENANT_DAILY_BUDGETS_USD: must match pattern')), bad);
-  }
-  const dup = (() => {
+  // Each pair is checked where it is parsed, so the message names the pair by index and says what is wrong with it.
+  const pairProblems = (list: string): string[] => {
     try {
-      dailyBudgetsFromConfig({ AI_TENANT_DAILY_BUDGETS_USD: 'acme=1,beta=2,acme=3' });
-      return undefined;
+      dailyBudgetsFromConfig(loadConfig('worker', { ...WORKER, AI_TENANT_DAILY_BUDGETS_USD: list }));
+      return [];
     } catch (e) {
-      return e;
+      if (!(e instanceof ValidationError)) throw e;
+      return e.problems.map((p) => `${p.where}: ${p.message}`);
     }
-  })();
-  assert.ok(dup instanceof ValidationError);
-  assert.equal(dup.problems, [{ where: 'AI_TENANT_DAILY_BUDGETS_USD[2]', message: 'tenant "acme" is listed twice' }]);
+  };
+  for (const [list, index] of [['acme', 0], ['acme=', 0], ['acme=-1', 0], ['acme=5,', 1], ['a b=1', 0], ['acme=1e3', 0], ['acme=50;beta=5', 0]] as const) {
+    assert.ok(pairProblems(list).some((p) => p.startsWith(`AI_TENANT_DAILY_BUDGETS_USD[${index}]: must be tenant=usd with usd a decimal >= 0`)), `${list}: ${pairProblems(list).join('; ')}`);
+  }
+  // Tenant ids no token can carry would set budgets no call ever meets: a typo must not silently mean "no budget".
+  for (const list of ['"acme"=0', 'a:b=5', '__proto__=5', '.hidden=1']) {
+    assert.ok(pairProblems(list).some((p) => p.startsWith('AI_TENANT_DAILY_BUDGETS_USD[0]: tenant ') && p.includes('is not a tenant id')), `${list}: ${pairProblems(list).join('; ')}`);
+  }
+  assert.equal(pairProblems('acme=5,beta=99999999999999999999'), ['AI_TENANT_DAILY_BUDGETS_USD[1]: must be <= 1000000 USD, got 99999999999999999999']);
+  assert.equal(pairProblems('acme=1,beta=2,acme=3'), ['AI_TENANT_DAILY_BUDGETS_USD[2]: tenant "acme" is listed twice']);
 });
 
 test('a spent budget ends the analysis at once; a model quota wait is retried', () => {

@@ -11,6 +11,7 @@
 import type { JWTPayload } from 'jose';
 import { AuthError } from '../../platform/errors.ts';
 import { TIER_PRIORITY, type Tier } from '../../analyses/types.ts';
+import { TENANT_ID_PATTERN, TENANT_ID_RULE } from '../../platform/tenant-id.ts';
 
 /** The authenticated caller. */
 export interface Principal {
@@ -26,9 +27,10 @@ export interface Principal {
 
 /**
  * A tenant id must look like this, because it becomes part of S3 keys (`uploads/<tenant>/…`) and Redis keys: it
- * starts with a letter or digit, so `.` and `..` (path segments) and hidden names cannot pass.
+ * starts with a letter or digit, so `.` and `..` (path segments) and hidden names cannot pass. Shared with the
+ * configuration that names tenants (services/platform/tenant-id.ts).
  */
-export const TENANT_ID_PATTERN = /^[A-Za-z0-9][A-Za-z0-9._-]{0,127}$/;
+export { TENANT_ID_PATTERN };
 
 function invalid(message: string): AuthError {
   return new AuthError(401, 'invalid_token', message);
@@ -63,7 +65,7 @@ function readTenant(payload: JWTPayload): string {
   if (claim === undefined) throw invalid('the token has no tenant_id (or tid) claim');
   const tenant = payload[claim];
   if (typeof tenant !== 'string') throw invalid(`the token claim ${claim} must be a string (got ${jsonType(tenant)})`);
-  if (!TENANT_ID_PATTERN.test(tenant)) throw invalid(`the token claim ${claim} must be 1-128 characters of A-Z a-z 0-9 . _ -, starting with a letter or digit`);
+  if (!TENANT_ID_PATTERN.test(tenant)) throw invalid(`the token claim ${claim} must be ${TENANT_ID_RULE}`);
   return tenant;
 }
 
