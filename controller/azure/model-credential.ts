@@ -25,8 +25,8 @@ export function observesModels(config: Pick<Config, 'RECONCILE_AI_MODELS' | 'APP
  * @throws ValidationError from createModelCredentialFromConfig (missing key or identity settings).
  */
 export function aiModelObserverFromConfig(
-  config: CredentialConfig & Pick<Config, 'RECONCILE_AI_MODELS' | 'AI_TIMEOUT_MS'>,
+  config: CredentialConfig & Pick<Config, 'RECONCILE_AI_MODELS' | 'AI_TIMEOUT_MS' | 'AI_API_VERSION'>,
 ): AiModelObserverDeps | undefined {
   if (!observesModels(config)) return undefined;
-  return { credential: createModelCredentialFromConfig(config), allowInsecureConnection: config.APP_PROFILE === 'dev', timeoutMs: config.AI_TIMEOUT_MS };
+  return { credential: createModelCredentialFromConfig(config), allowInsecureConnection: config.APP_PROFILE === 'dev', timeoutMs: config.AI_TIMEOUT_MS, apiVersion: config.AI_API_VERSION };
 }

@@ -28,6 +28,8 @@ export interface AiModelObserverDeps {
   allowInsecureConnection?: boolean;
   /** Timeout of one `/info` call, ms. @defaultValue 10000 */
   timeoutMs?: number;
+  /** API version of a model that pins none (AI_API_VERSION). @defaultValue '2025-04-01' */
+  apiVersion?: '2025-04-01' | '2024-05-01-preview';
 }
 
 async function probe(m: ModelSpec, deps: AiModelObserverDeps): Promise<ObservedAiModel> {
@@ -36,15 +38,16 @@ async function probe(m: ModelSpec, deps: AiModelObserverDeps): Promise<ObservedA
   const insecure = m.endpoint.startsWith('http://');
   if (insecure && deps.allowInsecureConnection !== true) return { ...base, error: `refusing plain http endpoint ${base.endpoint} (TLS required outside the dev profile)` };
   try {
+    const apiVersion = m.apiVersion ?? deps.apiVersion ?? '2025-04-01';
     const client = createModelClient(m.endpoint, deps.credential, {
-      apiVersion: m.apiVersion,
+      apiVersion,
       allowInsecureConnection: insecure,
       retryOptions: { maxRetries: 0 },
       credentials: { scopes: [COGNITIVE_SERVICES_SCOPE] },
     });
     const res = await client.path('/info').get({
       // `model` selects the deployment on a multi-model (Foundry) endpoint; the 2024 preview version has no such parameter.
-      ...(m.apiVersion === '2025-04-01' ? { queryParameters: { model: m.model } } : {}),
+      ...(apiVersion === '2025-04-01' ? { queryParameters: { model: m.model } } : {}),
       timeout: deps.timeoutMs ?? 10_000,
     });
     if (isUnexpected(res)) {

@@ -172,6 +172,8 @@ function toProblems(errors: ErrorObject[], role: Role): Problem[] {
     } else if (e.keyword === 'enum') {
       const allowed = (e.params as { allowedValues: unknown[] }).allowedValues.map(String);
       message = `must be one of ${allowed.join(', ')}`;
+    } else if (e.keyword === 'const') {
+      message = `must be ${String((e.params as { allowedValue: unknown }).allowedValue)}`;
     } else if (e.keyword === 'false schema') {
       message = 'is not allowed outside the dev profile (use an identity, not a key)';
     } else if (e.keyword === 'anyOf') {

@@ -71,7 +71,8 @@ for (const env of ['dev', 'staging', 'production']) {
     assert.is(d.spec.ecs.services.worker?.autoscaling?.targetQueueDepthPerTask, 4);
     assert.is(d.spec.azure?.models[0]?.endpoint, `https://content-trends-${env}.services.ai.azure.com/models`);
     assert.is(d.spec.storage?.s3TempBucket?.name, `content-trends-${env}-temp`);
-    assert.ok(d.spec.azure?.models.every((m) => m.apiVersion === '2025-04-01'));
+    // staging and production pin the GA version per model; dev leaves it to AI_API_VERSION (the schema fills nothing in).
+    assert.ok(d.spec.azure?.models.every((m) => m.apiVersion === (env === 'dev' ? undefined : '2025-04-01')), JSON.stringify(d.spec.azure?.models.map((m) => m.apiVersion)));
   });
 }
 

@@ -82,8 +82,8 @@ export interface ModelSpec {
   endpoint: string;
   /** Model name sent in the request body, e.g. `DeepSeek-R1`. */
   model: string;
-  /** Inference API version; the loader fills the default `2025-04-01`. */
-  apiVersion: '2025-04-01';
+  /** Inference API version pinned for this model; unset: the process's `AI_API_VERSION`. */
+  apiVersion?: '2025-04-01';
   reasoning?: boolean;
   maxOutputTokens?: number;
   quota: { requestsPerMinute: number; tokensPerMinute: number };

@@ -1,8 +1,11 @@
 /**
- * The response cache's entry lifetime is set by the deployment (issue 5 §4, "TTL configurable"): `AI_CACHE_TTL_SEC`
- * from the runtime configuration reaches the coordinator the worker builds (options-from-config.ts), entries get
- * that lifetime in Redis, 0 turns the cache off (every repeat is a model call), and bad values are refused at
- * start-up naming the variable.
+ * What the worker's runtime configuration sets in the coordinator it builds (options-from-config.ts), seen where it
+ * matters: in Redis and on the wire to the emulator.
+ * - The response cache's entry lifetime (issue 5 §4, "TTL configurable"): `AI_CACHE_TTL_SEC` gives entries that
+ *   lifetime in Redis, 0 turns the cache off (every repeat is a model call), and bad values are refused at start-up
+ *   naming the variable.
+ * - `AI_API_VERSION` is the `api-version` sent for models of the desired state that pin none (dev.yml), and a
+ *   model's pin wins (staging and production pin 2025-04-01).
  */
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
@@ -11,6 +14,7 @@ import { startAiEmulator, type AiEmulator } from '../../devstack/emulators/azure
 import { createAiCoordinator } from '../../services/ai/coordinator.ts';
 import { aiCoordinatorOptionsFromConfig } from '../../services/ai/options-from-config.ts';
 import { loadConfig, type Config } from '../../services/platform/config.ts';
+import { loadDesiredState } from '../../services/platform/desired-state.ts';
 import { ValidationError } from '../../services/platform/errors.ts';
 import { startTestStack, type TestStack } from '../support/stack.ts';
 import { EMULATOR_MODELS, deployment, makeKeyframeJpegs } from './support/ai-harness.ts';
@@ -23,7 +27,7 @@ let frame: Buffer;
 
 test.before(async () => {
   let frames: Buffer[];
-  [stack, emu, frames] = await Promise.all([startTestStack('ai-cache-ttl'), startAiEmulator({ models: EMULATOR_MODELS, apiKeys: [KEY] }), makeKeyframeJpegs([1])]);
+  [stack, emu, frames] = await Promise.all([startTestStack('ai-cache-ttl'), startAiEmulator({ models: [...EMULATOR_MODELS, { name: 'Llama-3.2-90B-Vision-Instruct', provider: 'Meta', vision: true }], apiKeys: [KEY] }), makeKeyframeJpegs([1])]);
   frame = frames[0]!;
   redis = new Redis(stack.redisUrl);
 });
@@ -89,6 +93,22 @@ test('bad values are refused at start-up, naming AI_CACHE_TTL_SEC', () => {
       assert.ok(lines.some((l) => l.startsWith('AI_CACHE_TTL_SEC: ')), `AI_CACHE_TTL_SEC=${bad}: ${lines.join('; ')}`);
     }
   }
+});
+
+test('AI_API_VERSION is sent for the models of dev.yml, which pin no version; a pinned model keeps its own', async () => {
+  const { spec } = await loadDesiredState('desired-state/dev.yml', { AI_FOUNDRY_ENDPOINT: emu.endpoint });
+  const vision = spec.azure!.models.filter((m) => m.use.includes('vision'));
+  assert.ok(vision.length > 0 && vision.every((m) => m.apiVersion === undefined), 'dev.yml pins no version');
+  const sent = async (apiVersion: string, models: typeof vision, name: string): Promise<string[]> => {
+    const ai = createAiCoordinator({ ...aiCoordinatorOptionsFromConfig(workerConfig({ AI_API_VERSION: apiVersion, AI_CACHE_TTL_SEC: '0' }), models, redis), keyPrefix: `${stack.keyPrefix}:${name}` });
+    const before = emu.calls.records.length;
+    await ai.describeImage({ image: frame, mimeType: 'image/jpeg', prompt: `Describe the frame (${name}).`, context: { tenantId: 'acme', analysisId: `an-${name}` } });
+    await ai.close();
+    return emu.calls.records.slice(before).filter((r) => r.route === 'chat/completions').map((r) => String(r.apiVersion));
+  };
+  assert.equal(await sent('2024-05-01-preview', vision, 'preview'), ['2024-05-01-preview']);
+  assert.equal(await sent('2025-04-01', vision, 'ga'), ['2025-04-01']);
+  assert.equal(await sent('2024-05-01-preview', vision.map((m) => ({ ...m, apiVersion: '2025-04-01' as const })), 'pinned'), ['2025-04-01'], 'the pin wins');
 });
 
 test.run();
