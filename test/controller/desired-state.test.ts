@@ -130,6 +130,42 @@ broken('duplicate model name points at the second one', () => {
   ]);
 });
 
+broken('model endpoints: no credentials or query anywhere; outside dev https only and no loopback, private or link-local host', () => {
+  const at = `${FILE}:18:19 /spec/azure/models/0/endpoint`;
+  const endpointProblems = (endpoint: string, text = edit(18, '        endpoint: ${AI_ENDPOINT}')): string[] => problems(text, { AI_ENDPOINT: endpoint });
+  assert.equal(endpointProblems('http://example.services.ai.azure.com/models'), [`${at}: must be https outside dev (environment test)`]);
+  for (const host of ['169.254.169.254', '10.0.0.5', '127.0.0.1', '0x7f000001', '[::1]', '[fd00::1]', '[::ffff:192.168.1.1]', 'localhost']) {
+    const shown = new URL(`https://${host}/`).hostname; // as the URL parser normalises it: [::ffff:c0a8:101]
+    assert.equal(endpointProblems(`https://${host}/models`), [`${at}: must not be localhost or a loopback, private or link-local address outside dev (got ${shown}): use the Foundry resource's host name`], host);
+  }
+  const secret = endpointProblems('https://admin:S3CR3T@example.services.ai.azure.com/models?api-key=S3CR3T-KEY');
+  assert.equal(secret, [
+    `${at}: must not carry a user name or password: the workers authenticate with AI_AUTH (an identity, or a key in dev)`,
+    `${at}: must not carry a query string: an api-key there would be logged and reported; the API version is set by apiVersion / AI_API_VERSION`,
+  ]);
+  assert.not.match(secret.join('\n'), /S3CR3T/, 'the refusal does not repeat the secret');
+  // dev: the local stand-ins are plain http on loopback; credentials are refused there too.
+  const dev = (endpoint: string): string[] => {
+    try {
+      parseDesiredState(edit(3, 'metadata: { app: content-trends, environment: dev }').replace('${AI_ENDPOINT:-https://example.services.ai.azure.com/models}', endpoint), 'desired-state/dev.yml', {});
+      return [];
+    } catch (e) {
+      if (e instanceof ValidationError) return e.problems.map((p) => p.message);
+      throw e;
+    }
+  };
+  assert.equal(dev('http://127.0.0.1:4010/models'), []);
+  assert.equal(dev('http://u:p@127.0.0.1:4010/models'), ['must not carry a user name or password: the workers authenticate with AI_AUTH (an identity, or a key in dev)']);
+  // A host name is not judged: Azure private endpoints resolve to private addresses by design.
+  parseDesiredState(edit(18, '        endpoint: ${AI_ENDPOINT}'), FILE, { AI_ENDPOINT: 'https://content-trends.privatelink.services.ai.azure.com/models' });
+});
+
+broken('maxOutputTokens above the TPM quota: every call would be refused', () => {
+  assert.equal(problems(edit(20, '        maxOutputTokens: 4096', '        quota: { requestsPerMinute: 60, tokensPerMinute: 1000 }')), [
+    `${FILE}:20:26 /spec/azure/models/0/maxOutputTokens: 4096 is more than quota.tokensPerMinute (1000): a call reserves its prompt plus maxOutputTokens, so every call would be refused (request_exceeds_quota)`,
+  ]);
+});
+
 broken('bad cron', () => {
   assert.equal(problems(edit(28, '  backups: { schedule: "0 25 * * *", retainDays: 7, include: [redis] }')), [
     `${FILE}:28:24 /spec/backups/schedule: invalid cron "0 25 * * *": 25 is a invalid expression for hour`,

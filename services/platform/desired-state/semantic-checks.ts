@@ -6,6 +6,7 @@ import { validateDetailed } from 'node-cron';
 import type { Finding } from './schema-errors.ts';
 import { jsonPointer as toPointer } from '../yaml-source.ts';
 import { tryParseDurationMs } from './duration.ts';
+import { isNonPublicHost } from '../non-public-address.ts';
 
 /** Bounds of `spec.management.interval`: a pass every 5 s at most, once a day at least. */
 export const INTERVAL_BOUNDS_MS = { min: 5_000, max: 86_400_000 } as const;
@@ -49,12 +50,38 @@ function checkService(name: string, svc: Obj, out: Finding[]): void {
   }
 }
 
-function checkModels(models: unknown[], out: Finding[]): void {
+/**
+ * A model endpoint's URL: never credentials or a query string (a key belongs in AI_AUTH's identity or secret, not in a
+ * URL that is logged and reported); outside `dev`, https only and no loopback, private or link-local address (the
+ * workers and the reconciler would send requests there).
+ */
+function checkEndpoint(pointer: string, endpoint: string, environment: string | undefined, out: Finding[]): void {
+  let url: URL;
+  try {
+    url = new URL(endpoint);
+  } catch {
+    return; // the schema's format: uri reports it
+  }
+  if (url.username || url.password) out.push({ pointer, at: 'value', message: 'must not carry a user name or password: the workers authenticate with AI_AUTH (an identity, or a key in dev)' });
+  if (url.search) out.push({ pointer, at: 'value', message: 'must not carry a query string: an api-key there would be logged and reported; the API version is set by apiVersion / AI_API_VERSION' });
+  if (environment === 'dev') return;
+  if (url.protocol !== 'https:') out.push({ pointer, at: 'value', message: `must be https outside dev (environment ${environment ?? 'unset'})` });
+  if (isNonPublicHost(url.hostname)) out.push({ pointer, at: 'value', message: `must not be localhost or a loopback, private or link-local address outside dev (got ${url.hostname}): use the Foundry resource's host name` });
+}
+
+function checkModels(models: unknown[], environment: string | undefined, out: Finding[]): void {
   const firstIndex = new Map<string, number>();
   const served = new Set<string>();
   models.forEach((m, i) => {
     const model = obj(m);
     if (!model) return;
+    const endpoint = str(model.endpoint);
+    if (endpoint !== undefined) checkEndpoint(toPointer(['spec', 'azure', 'models', i, 'endpoint']), endpoint, environment, out);
+    const maxOut = num(model.maxOutputTokens);
+    const tpm = num(obj(model.quota)?.tokensPerMinute);
+    if (maxOut !== undefined && tpm !== undefined && maxOut > tpm) {
+      out.push({ pointer: toPointer(['spec', 'azure', 'models', i, 'maxOutputTokens']), at: 'value', message: `${maxOut} is more than quota.tokensPerMinute (${tpm}): a call reserves its prompt plus maxOutputTokens, so every call would be refused (request_exceeds_quota)` });
+    }
     const name = str(model.name);
     if (name !== undefined) {
       const first = firstIndex.get(name);
@@ -81,7 +108,8 @@ function checkCron(pointer: string, expr: unknown, out: Finding[]): void {
 
 /**
  * Checks min <= max, targets present, desiredCount vs autoscaling, discovery, BLUE_GREEN bake time, interval
- * syntax and bounds, unique model names, every required use served, and cron syntax (node-cron).
+ * syntax and bounds, unique model names, every required use served, model endpoints (no credentials or query; https
+ * and no non-public address outside dev), maxOutputTokens within the TPM quota, and cron syntax (node-cron).
  * @param data the interpolated document as plain data (possibly schema-invalid).
  * @returns findings in document order of the rules (the caller sorts by position).
  */
@@ -102,7 +130,7 @@ export function semanticFindings(data: unknown): Finding[] {
     if (s) checkService(name, s, out);
   }
   const models = obj(spec.azure)?.models;
-  if (Array.isArray(models)) checkModels(models, out);
+  if (Array.isArray(models)) checkModels(models, str(obj(obj(data)?.metadata)?.environment), out);
   checkCron('/spec/backups/schedule', obj(spec.backups)?.schedule, out);
   checkCron('/spec/recoveryTests/schedule', obj(spec.recoveryTests)?.schedule, out);
   return out;
