@@ -20,13 +20,15 @@ export function observesModels(config: Pick<Config, 'RECONCILE_AI_MODELS' | 'APP
 
 /**
  * The models observer's settings from configuration, or `undefined` when models are not observed
- * ({@link observesModels}). Plain http endpoints are allowed in the dev profile only; one probe times out after
- * AI_TIMEOUT_MS.
+ * ({@link observesModels}). Plain http endpoints are allowed in the dev profile only; one probe times out after the
+ * observer's 10 s (AI_TIMEOUT_MS is sized for minute-long model answers, not for `GET /info`); models that pin no
+ * API version are probed with AI_API_VERSION.
  * @throws ValidationError from createModelCredentialFromConfig (missing key or identity settings).
  */
 export function aiModelObserverFromConfig(
-  config: CredentialConfig & Pick<Config, 'RECONCILE_AI_MODELS' | 'AI_TIMEOUT_MS' | 'AI_API_VERSION'>,
+  config: CredentialConfig & Pick<Config, 'RECONCILE_AI_MODELS' | 'AI_API_VERSION'>,
 ): AiModelObserverDeps | undefined {
   if (!observesModels(config)) return undefined;
-  return { credential: createModelCredentialFromConfig(config), allowInsecureConnection: config.APP_PROFILE === 'dev', timeoutMs: config.AI_TIMEOUT_MS, apiVersion: config.AI_API_VERSION };
+  // The /info probe keeps the observer's own 10 s timeout: AI_TIMEOUT_MS is sized for minute-long reasoning answers.
+  return { credential: createModelCredentialFromConfig(config), allowInsecureConnection: config.APP_PROFILE === 'dev', apiVersion: config.AI_API_VERSION };
 }

@@ -37,6 +37,11 @@ async function probe(m: ModelSpec, deps: AiModelObserverDeps): Promise<ObservedA
   const base = { name: m.name, endpoint: redactUrl(m.endpoint), declaredModel: m.model };
   const insecure = m.endpoint.startsWith('http://');
   if (insecure && deps.allowInsecureConnection !== true) return { ...base, error: `refusing plain http endpoint ${base.endpoint} (TLS required outside the dev profile)` };
+  // Our own timer, cleared when the call ends: the SDK's `timeout` option left its timer running after a request that
+  // failed early (connection refused), so `trendctl plan` waited out the whole timeout before it could exit.
+  const controller = new AbortController();
+  const timeoutMs = deps.timeoutMs ?? 10_000;
+  const timer = setTimeout(() => controller.abort(new Error(`no answer within ${timeoutMs} ms`)), timeoutMs);
   try {
     const apiVersion = m.apiVersion ?? deps.apiVersion ?? '2025-04-01';
     const client = createModelClient(m.endpoint, deps.credential, {
@@ -48,7 +53,7 @@ async function probe(m: ModelSpec, deps: AiModelObserverDeps): Promise<ObservedA
     const res = await client.path('/info').get({
       // `model` selects the deployment on a multi-model (Foundry) endpoint; the 2024 preview version has no such parameter.
       ...(apiVersion === '2025-04-01' ? { queryParameters: { model: m.model } } : {}),
-      timeout: deps.timeoutMs ?? 10_000,
+      abortSignal: controller.signal,
     });
     if (isUnexpected(res)) {
       // The body may be empty or not JSON (a proxy's 404): only an object's `error` is read.
@@ -61,7 +66,9 @@ async function probe(m: ModelSpec, deps: AiModelObserverDeps): Promise<ObservedA
     }
     return { ...base, reportedModel: res.body.model_name, ...(res.body.model_provider_name ? { provider: res.body.model_provider_name } : {}) };
   } catch (err) {
-    return { ...base, error: `GET /info failed: ${errorMessage(err)}` };
+    return { ...base, error: `GET /info failed: ${controller.signal.aborted ? errorMessage(controller.signal.reason) : errorMessage(err)}` };
+  } finally {
+    clearTimeout(timer);
   }
 }
 

@@ -9,6 +9,7 @@ import * as assert from 'uvu/assert';
 import { readFileSync } from 'node:fs';
 import { createServer } from 'node:net';
 import { AzureKeyCredential } from '@azure/core-auth';
+import { spawnSync } from 'node:child_process';
 import { createServer as createHttpServer } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { startAiEmulator, type AiEmulator } from '../../devstack/emulators/azure-ai/index.ts';
@@ -143,6 +144,22 @@ models('credentials in an endpoint URL never reach the report; an empty 404 body
   } finally {
     await new Promise((resolve) => bare.close(resolve));
   }
+});
+
+models('a refused connection leaves no timer behind: trendctl plan exits as soon as it has printed', async () => {
+  // In a process of its own, so that only the probe's resources are counted. The SDK's `timeout` option kept its timer
+  // after the connection was refused, and the CLI waited out the whole timeout (2 minutes with AI_TIMEOUT_MS).
+  const script = [
+    "import { AzureKeyCredential } from '@azure/core-auth';",
+    "import { observeAiModels } from './controller/observe/ai-models.ts';",
+    `const [seen] = await observeAiModels([{ name: 'x', use: ['vision'], endpoint: 'http://127.0.0.1:${await closedPort()}/models', model: 'm', quota: { requestsPerMinute: 1, tokensPerMinute: 1000 }, pricePer1MTokens: { input: 1, output: 1 } }], { credential: new AzureKeyCredential('k'), allowInsecureConnection: true, timeoutMs: 600000 });`,
+    'console.log(JSON.stringify({ error: seen.error, active: process.getActiveResourcesInfo() }));',
+  ].join('\n');
+  const r = spawnSync(process.execPath, ['--no-warnings', '--import', 'tsx', '--input-type=module', '-e', script], { encoding: 'utf8', timeout: 60_000 });
+  assert.is(r.status, 0, r.stderr);
+  const out = JSON.parse(r.stdout.trim().split('\n').pop()!) as { error: string; active: string[] };
+  assert.match(out.error, /GET \/info failed: .*ECONNREFUSED/);
+  assert.not.ok(out.active.includes('Timeout'), `resources still active: ${out.active.join(', ')}`);
 });
 
 models('plain http is refused unless allowed (dev stand-ins only)', async () => {
