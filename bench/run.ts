@@ -31,5 +31,13 @@ if (unknown.length) {
 for (const [name, fn] of Object.entries(BENCHMARKS)) {
   if (wanted.length && !wanted.includes(name)) continue;
   console.log(`\n== bench ${name}`);
-  await fn();
+  try {
+    await fn();
+  } catch (err) {
+    // One line naming the benchmark and what went wrong (a bad AI_BENCH_* variable, a stand-in that did not start);
+    // the stack only with BENCH_VERBOSE=1.
+    console.error(`bench ${name} failed: ${err instanceof Error ? err.message : String(err)}`);
+    if (process.env.BENCH_VERBOSE === '1' && err instanceof Error) console.error(err.stack);
+    process.exit(1);
+  }
 }
