@@ -13,11 +13,11 @@ import { Redis } from 'ioredis';
 import { startAiEmulator, type AiEmulator } from '../../devstack/emulators/azure-ai/index.ts';
 import { createAiCoordinator } from '../../services/ai/coordinator.ts';
 import { aiCoordinatorOptionsFromConfig } from '../../services/ai/options-from-config.ts';
-import { loadConfig, type Config } from '../../services/platform/config.ts';
+import type { Config } from '../../services/platform/config.ts';
 import { loadDesiredState } from '../../services/platform/desired-state.ts';
 import { ValidationError } from '../../services/platform/errors.ts';
 import { startTestStack, type TestStack } from '../support/stack.ts';
-import { EMULATOR_MODELS, deployment, makeKeyframeJpegs } from './support/ai-harness.ts';
+import { EMULATOR_MODELS, deployment, devWorkerConfig, makeKeyframeJpegs } from './support/ai-harness.ts';
 
 const KEY = 'dev-key-cache-ttl';
 let stack: TestStack;
@@ -38,15 +38,7 @@ test.after(async () => {
 });
 
 function workerConfig(env: Record<string, string>): Config {
-  return loadConfig('worker', {
-    REDIS_URL: stack.redisUrl,
-    S3_TEMP_BUCKET: 'tmp',
-    DESIRED_STATE_FILE: 'd.yml',
-    AZURE_STORAGE_CONNECTION_STRING: 'UseDevelopmentStorage=true',
-    AI_AUTH: 'key',
-    AZURE_AI_API_KEY: KEY,
-    ...env,
-  });
+  return devWorkerConfig(stack.redisUrl, KEY, env);
 }
 
 /** Two identical describeImage calls through a coordinator built from `config`, under a key prefix of its own (`name`). */

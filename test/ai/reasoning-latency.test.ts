@@ -11,9 +11,8 @@ import { Registry } from 'prom-client';
 import { startAiEmulator, type AiEmulator } from '../../devstack/emulators/azure-ai/index.ts';
 import { createAiCoordinator } from '../../services/ai/coordinator.ts';
 import { aiCoordinatorOptionsFromConfig } from '../../services/ai/options-from-config.ts';
-import { loadConfig } from '../../services/platform/config.ts';
 import { startTestStack, type TestStack } from '../support/stack.ts';
-import { EMULATOR_MODELS, PRICES, deployment } from './support/ai-harness.ts';
+import { EMULATOR_MODELS, PRICES, deployment, devWorkerConfig } from './support/ai-harness.ts';
 
 const KEY = 'dev-key-reasoning';
 let stack: TestStack;
@@ -33,14 +32,7 @@ test.after(async () => {
 const SCHEMA = { type: 'object', required: ['label'], additionalProperties: false, properties: { label: { type: 'string', minLength: 1 } } };
 
 test('a slow DeepSeek-R1 answer is waited for with the configured timeout; reasoning billed, not returned', async () => {
-  const config = loadConfig('worker', {
-    REDIS_URL: stack.redisUrl,
-    S3_TEMP_BUCKET: 'tmp',
-    DESIRED_STATE_FILE: 'd.yml',
-    AZURE_STORAGE_CONNECTION_STRING: 'UseDevelopmentStorage=true',
-    AI_AUTH: 'key',
-    AZURE_AI_API_KEY: KEY,
-  });
+  const config = devWorkerConfig(stack.redisUrl, KEY);
   assert.is(config.AI_TIMEOUT_MS, 120_000, 'default per-attempt timeout: 2 minutes');
   const registry = new Registry();
   // the stack's own key prefix (it cleans it up); the config's prefix pattern has no ':'

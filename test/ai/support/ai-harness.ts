@@ -14,6 +14,7 @@ import { Writable } from 'node:stream';
 import { makeClip } from '../../../devstack/samples.ts';
 import { createLogger, type Logger } from '../../../services/platform/logger.ts';
 import type { ModelDeployment } from '../../../services/ai/model-deployment.ts';
+import { loadConfig, type Config } from '../../../services/platform/config.ts';
 
 /** Emulator models matching {@link registry}. */
 export const EMULATOR_MODELS = [
@@ -86,4 +87,20 @@ export async function rejection(p: Promise<unknown>): Promise<unknown> {
     return err;
   }
   throw new Error('expected the call to fail, but it succeeded');
+}
+
+/**
+ * A dev worker's runtime configuration, loaded and checked as `main.ts` does, with a key for the AI emulator
+ * (`apiKey`), Redis at `redisUrl`, and `env` on top (variables as in schemas/runtime-config.schema.json).
+ */
+export function devWorkerConfig(redisUrl: string, apiKey: string, env: Record<string, string> = {}): Config {
+  return loadConfig('worker', {
+    REDIS_URL: redisUrl,
+    S3_TEMP_BUCKET: 'tmp',
+    DESIRED_STATE_FILE: 'd.yml',
+    AZURE_STORAGE_CONNECTION_STRING: 'UseDevelopmentStorage=true',
+    AI_AUTH: 'key',
+    AZURE_AI_API_KEY: apiKey,
+    ...env,
+  });
 }
