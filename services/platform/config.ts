@@ -141,6 +141,8 @@ interface SchemaProperty {
 }
 interface ConfigSchema {
   properties: Record<string, SchemaProperty>;
+  /** Conditional rules: `if` (constants or enums of some variables) then `then`. */
+  allOf?: Array<{ if?: { properties?: Record<string, { const?: unknown; enum?: unknown[] }> } }>;
 }
 
 const schemaPath = fileURLToPath(new URL('../../schemas/runtime-config.schema.json', import.meta.url));
@@ -156,6 +158,21 @@ addFormats(ajv);
 ajv.addKeyword({ keyword: 'x-secret', schemaType: 'boolean' });
 const validate = ajv.compile(schema);
 
+/**
+ * Why a variable is required, from the `allOf/<i>/then` rule that requires it (`schemaPath`): the role's rule ("for the
+ * worker role"), its condition on other variables ("when AI_AUTH is key"), or both ("for the api role when APP_PROFILE
+ * is staging or production").
+ */
+function requiredBecause(schemaPath: string, role: Role): string {
+  const rule = /^#\/allOf\/(\d+)\/then\//.exec(schemaPath);
+  const condition = rule ? schema.allOf?.[Number(rule[1])]?.if?.properties : undefined;
+  const others = Object.entries(condition ?? {}).filter(([name]) => name !== 'APP_ROLE');
+  const forRole = !condition || 'APP_ROLE' in condition ? `for the ${role} role` : '';
+  if (others.length === 0) return forRole;
+  const when = `when ${others.map(([name, c]) => `${name} is ${c.const !== undefined ? String(c.const) : (c.enum ?? []).map(String).join(' or ')}`).join(' and ')}`;
+  return forRole ? `${forRole} ${when}` : when;
+}
+
 /** Turns ajv errors into one problem per variable, dropping the `if`/`anyOf` wrappers that only repeat them. */
 function toProblems(errors: ErrorObject[], role: Role): Problem[] {
   const problems: Problem[] = [];
@@ -166,7 +183,7 @@ function toProblems(errors: ErrorObject[], role: Role): Problem[] {
     let message = e.message ?? 'is invalid';
     if (e.keyword === 'required') {
       where = String((e.params as { missingProperty: string }).missingProperty);
-      message = `is required for the ${role} role`;
+      message = `is required ${requiredBecause(e.schemaPath, role)}`;
     } else if (e.keyword === 'additionalProperties') {
       continue; // only known variables are collected, so this cannot come from the environment
     } else if (e.keyword === 'enum') {
@@ -188,7 +205,10 @@ function toProblems(errors: ErrorObject[], role: Role): Problem[] {
   }
   // A failed anyOf also reports each branch's missing variable; keep only the combined line.
   const anyOfNames = new Set(problems.filter((p) => p.where.includes(' or ')).flatMap((p) => p.where.split(' or ')));
-  return problems.filter((p) => p.where.includes(' or ') || !anyOfNames.has(p.where) || !p.message.startsWith('is required'));
+  // "required when AI_AUTH is key" says nothing useful when AI_AUTH=key is itself refused (a key outside dev).
+  const refused = new Set(problems.filter((p) => !p.message.startsWith('is required')).map((p) => p.where));
+  const becauseOfRefused = (p: Problem): boolean => /^is required when /.test(p.message) && [...refused].some((name) => p.message.includes(`when ${name} is `) || p.message.includes(` and ${name} is `));
+  return problems.filter((p) => (p.where.includes(' or ') || !anyOfNames.has(p.where) || !p.message.startsWith('is required')) && !becauseOfRefused(p));
 }
 
 /**

@@ -199,12 +199,12 @@ test('the checks catch what the api and reconciler manifests once lacked (no acc
   const lacked = ['AZURE_STORAGE_ACCOUNT_URL', 'AI_AUTH', 'AZURE_TENANT_ID', 'AZURE_CLIENT_ID'];
   const api = await allProblems(withoutVariables(serviceNamed('api'), lacked));
   assert.ok(api.some((p) => p.startsWith('copilot/api (dev): no keyframes Blob client') && p.includes('erasure_unavailable')), api.join('\n'));
-  assert.ok(api.includes('copilot/api (production): AZURE_STORAGE_ACCOUNT_URL: is required for the api role'), api.join('\n'));
+  assert.ok(api.includes('copilot/api (production): AZURE_STORAGE_ACCOUNT_URL: is required for the api role when APP_PROFILE is staging or production'), api.join('\n'));
   assert.ok(api.some((p) => p.startsWith('copilot/api (dev): AI_AUTH is managed-identity')), api.join('\n'));
   const reconciler = await allProblems(withoutVariables(serviceNamed('reconciler'), lacked));
   assert.ok(reconciler.some((p) => p.startsWith('copilot/reconciler (dev): AI_AUTH is managed-identity')), reconciler.join('\n'));
   assert.ok(reconciler.some((p) => p.startsWith('copilot/reconciler (dev): no keyframes Blob client') && p.includes('spec.storage.keyframes')), reconciler.join('\n'));
-  assert.ok(reconciler.includes('copilot/reconciler (production): AZURE_STORAGE_ACCOUNT_URL: is required for the reconciler role'), reconciler.join('\n'));
+  assert.ok(reconciler.includes('copilot/reconciler (production): AZURE_STORAGE_ACCOUNT_URL: is required for the reconciler role when APP_PROFILE is staging or production'), reconciler.join('\n'));
   const noTenant = await allProblems(withoutVariables(serviceNamed('worker'), ['AZURE_TENANT_ID']));
   assert.ok(noTenant.some((p) => p.startsWith('copilot/worker (production): AZURE_TENANT_ID: is required')), noTenant.join('\n'));
 });

@@ -9,9 +9,9 @@ import { DEFAULT_RESOURCE_BACKOFF, ResourceBackoff, backoffOptionsFromConfig } f
 
 test('outside dev the api and the reconciler need the keyframes account URL (erasure, container management)', () => {
   const prod = { APP_PROFILE: 'production', REDIS_URL: 'rediss://cache:6379', DESIRED_STATE_FILE: 'd.yml' };
-  assert.equal(problems(() => loadConfig('reconciler', prod)), ['AZURE_STORAGE_ACCOUNT_URL: is required for the reconciler role']);
+  assert.equal(problems(() => loadConfig('reconciler', prod)), ['AZURE_STORAGE_ACCOUNT_URL: is required for the reconciler role when APP_PROFILE is staging or production']);
   const api = { ...prod, S3_TEMP_BUCKET: 'temp-bucket', AUTH_JWT_ISSUER: 'https://idp', AUTH_JWT_AUDIENCE: 'a', AUTH_JWKS_URL: 'https://idp/jwks' };
-  assert.equal(problems(() => loadConfig('api', api)), ['AZURE_STORAGE_ACCOUNT_URL: is required for the api role']);
+  assert.equal(problems(() => loadConfig('api', api)), ['AZURE_STORAGE_ACCOUNT_URL: is required for the api role when APP_PROFILE is staging or production']);
   assert.is(loadConfig('api', { ...api, AZURE_STORAGE_ACCOUNT_URL: 'https://acct.blob.core.windows.net' }).APP_ROLE, 'api');
   assert.is(loadConfig('reconciler', { ...prod, APP_PROFILE: 'dev', REDIS_URL: 'redis://127.0.0.1:6379' }).APP_ROLE, 'reconciler');
 });
@@ -92,6 +92,17 @@ test('numbers are decimal and finite: Infinity, hex, binary and overflowing expo
   const ok = loadConfig('worker', { ...worker, AI_TIMEOUT_MS: '9e4', AI_DAILY_BUDGET_USD: '2.50' });
   assert.equal([ok.AI_TIMEOUT_MS, ok.AI_DAILY_BUDGET_USD], [90_000, 2.5]);
   assert.ok(problems(() => loadConfig('worker', { ...worker, AI_TIMEOUT_MS: '6e5.5' })).length === 1);
+});
+
+test('a conditional requirement says its condition; none is reported for a condition that is itself refused', () => {
+  const prod = { APP_PROFILE: 'production', REDIS_URL: 'rediss://cache:6379', S3_TEMP_BUCKET: 'tmp-bucket', DESIRED_STATE_FILE: 'd.yml', AZURE_STORAGE_ACCOUNT_URL: 'https://acct.blob.core.windows.net' };
+  assert.equal(problems(() => loadConfig('worker', { ...prod, AI_AUTH: 'workload-identity' })), [
+    'AZURE_TENANT_ID: is required when AI_AUTH is workload-identity',
+    'AZURE_CLIENT_ID: is required when AI_AUTH is workload-identity',
+    'AZURE_FEDERATED_TOKEN_FILE: is required when AI_AUTH is workload-identity',
+  ]);
+  assert.equal(problems(() => loadConfig('worker', { ...prod, AI_AUTH: 'key' })), ['AI_AUTH: must be one of managed-identity, workload-identity, aws-web-identity']);
+  assert.equal(problems(() => loadConfig('worker', { ...prod, AI_API_VERSION: '2024-05-01-preview' })), ['AI_API_VERSION: must be 2025-04-01']);
 });
 
 test('redactedConfig strips credentials from every URL: userinfo and query strings', () => {
