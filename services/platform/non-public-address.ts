@@ -18,7 +18,8 @@ for (const [net, prefix] of [['::', 128], ['::1', 128], ['fc00::', 7], ['fe80::'
  * range; IPv4-mapped IPv6 (`::ffff:10.0.0.1`) is judged as its IPv4 address. A host name gives false.
  */
 export function isNonPublicHost(hostname: string): boolean {
-  const host = hostname.replace(/^\[|\]$/g, '').toLowerCase();
+  // `localhost.` (a fully qualified name) is the same host as `localhost`.
+  const host = hostname.replace(/^\[|\]$/g, '').replace(/\.$/, '').toLowerCase();
   if (host === 'localhost' || host.endsWith('.localhost')) return true;
   const mapped = /^::ffff:(\d+\.\d+\.\d+\.\d+)$/.exec(host)?.[1];
   if (mapped) return NON_PUBLIC.check(mapped, 'ipv4');

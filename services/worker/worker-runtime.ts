@@ -68,7 +68,12 @@ export async function startWorkerRuntime(config: Config, logger: Logger): Promis
   const credential = createModelCredentialFromConfig(config);
   // First, so that a port already taken stops the start before any connection is opened.
   const metrics = new WorkerMetrics();
-  const metricsServer = await serveMetrics(metrics, logger, config.WORKER_METRICS_HOST, config.WORKER_METRICS_PORT);
+  const metricsServer = await serveMetrics(metrics, logger, config.WORKER_METRICS_HOST, config.WORKER_METRICS_PORT).catch((err: unknown) => {
+    // A taken port or an address this host does not have is a configuration problem: exit 78 naming the variables.
+    throw new ValidationError('the worker metrics listener cannot start:', [
+      { where: 'WORKER_METRICS_HOST, WORKER_METRICS_PORT', message: `cannot listen on ${config.WORKER_METRICS_HOST}:${config.WORKER_METRICS_PORT} (${errorMessage(err)}); choose another port, or 0 for a free one` },
+    ], 'invalid_config');
+  });
   const metricsUrl = `${metricsServer.url}/metrics`;
   const shared = createRedis(config.REDIS_URL, 'general');
   const workerConnection = createRedis(config.REDIS_URL, 'worker');

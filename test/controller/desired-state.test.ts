@@ -134,8 +134,8 @@ broken('model endpoints: no credentials or query anywhere; outside dev https onl
   const at = `${FILE}:18:19 /spec/azure/models/0/endpoint`;
   const endpointProblems = (endpoint: string, text = edit(18, '        endpoint: ${AI_ENDPOINT}')): string[] => problems(text, { AI_ENDPOINT: endpoint });
   assert.equal(endpointProblems('http://example.services.ai.azure.com/models'), [`${at}: must be https outside dev (environment test)`]);
-  for (const host of ['169.254.169.254', '10.0.0.5', '127.0.0.1', '0x7f000001', '[::1]', '[fd00::1]', '[::ffff:192.168.1.1]', 'localhost']) {
-    const shown = new URL(`https://${host}/`).hostname; // as the URL parser normalises it: [::ffff:c0a8:101]
+  for (const host of ['169.254.169.254', '10.0.0.5', '127.0.0.1', '0x7f000001', '[::1]', '[fd00::1]', '[::ffff:192.168.1.1]', 'localhost', 'LOCALHOST.']) {
+    const shown = new URL(`https://${host}/`).hostname; // as the URL parser normalises it: [::ffff:c0a8:101], localhost.
     assert.equal(endpointProblems(`https://${host}/models`), [`${at}: must not be localhost or a loopback, private or link-local address outside dev (got ${shown}): use the Foundry resource's host name`], host);
   }
   const secret = endpointProblems('https://admin:S3CR3T@example.services.ai.azure.com/models?api-key=S3CR3T-KEY');
@@ -144,6 +144,10 @@ broken('model endpoints: no credentials or query anywhere; outside dev https onl
     `${at}: must not carry a query string: an api-key there would be logged and reported; the API version is set by apiVersion / AI_API_VERSION`,
   ]);
   assert.not.match(secret.join('\n'), /S3CR3T/, 'the refusal does not repeat the secret');
+  assert.equal(endpointProblems('https://example.services.ai.azure.com/models?#api-key=S3CR3T'), [
+    `${at}: must not carry a query string: an api-key there would be logged and reported; the API version is set by apiVersion / AI_API_VERSION`,
+    `${at}: must not carry a fragment (#…)`,
+  ]);
   // dev: the local stand-ins are plain http on loopback; credentials are refused there too.
   const dev = (endpoint: string): string[] => {
     try {

@@ -8,6 +8,7 @@
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import { spawn, type ChildProcess } from 'node:child_process';
+import { createServer as createNetServer, type AddressInfo } from 'node:net';
 import { mkdir, readdir } from 'node:fs/promises';
 import { join } from 'node:path';
 import { samplePath, makeClip } from '../../devstack/samples.ts';
@@ -238,6 +239,20 @@ test('main.ts exits 78 naming every configuration problem, and names a bad desir
   assert.is(badFile.code, 78);
   assert.match(badFile.stderr, /desired-state\/no-such-env\.yml/);
   assert.not.match(badFile.stderr, new RegExp(API_KEY), 'the key is never printed');
+  // A metrics port already taken is a configuration problem too: exit 78 naming the variables, before any connection.
+  const taken = createNetServer();
+  await new Promise<void>((resolve) => taken.listen(0, '127.0.0.1', resolve));
+  try {
+    const busy = await run({
+      REDIS_URL: h.stack.redisUrl, S3_TEMP_BUCKET: BUCKET, AZURE_STORAGE_CONNECTION_STRING: h.stack.blob!.connectionString,
+      DESIRED_STATE_FILE: 'desired-state/dev.yml', AI_AUTH: 'key', AZURE_AI_API_KEY: API_KEY,
+      WORKER_METRICS_HOST: '127.0.0.1', WORKER_METRICS_PORT: String((taken.address() as AddressInfo).port),
+    });
+    assert.is(busy.code, 78, busy.stderr);
+    assert.match(busy.stderr, /WORKER_METRICS_HOST, WORKER_METRICS_PORT: cannot listen on 127\.0\.0\.1:\d+ \(listen EADDRINUSE[^)]*\); choose another port, or 0 for a free one/);
+  } finally {
+    await new Promise((resolve) => taken.close(resolve));
+  }
 });
 
 test.run();

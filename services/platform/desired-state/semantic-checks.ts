@@ -51,7 +51,7 @@ function checkService(name: string, svc: Obj, out: Finding[]): void {
 }
 
 /**
- * A model endpoint's URL: never credentials or a query string (a key belongs in AI_AUTH's identity or secret, not in a
+ * A model endpoint's URL: never credentials, a query string or a fragment (a key belongs in AI_AUTH's identity or secret, not in a
  * URL that is logged and reported); outside `dev`, https only and no loopback, private or link-local address (the
  * workers and the reconciler would send requests there).
  */
@@ -63,7 +63,8 @@ function checkEndpoint(pointer: string, endpoint: string, environment: string | 
     return; // the schema's format: uri reports it
   }
   if (url.username || url.password) out.push({ pointer, at: 'value', message: 'must not carry a user name or password: the workers authenticate with AI_AUTH (an identity, or a key in dev)' });
-  if (url.search) out.push({ pointer, at: 'value', message: 'must not carry a query string: an api-key there would be logged and reported; the API version is set by apiVersion / AI_API_VERSION' });
+  if (url.search || endpoint.includes('?')) out.push({ pointer, at: 'value', message: 'must not carry a query string: an api-key there would be logged and reported; the API version is set by apiVersion / AI_API_VERSION' });
+  if (url.hash || endpoint.includes('#')) out.push({ pointer, at: 'value', message: 'must not carry a fragment (#…)' });
   if (environment === 'dev') return;
   if (url.protocol !== 'https:') out.push({ pointer, at: 'value', message: `must be https outside dev (environment ${environment ?? 'unset'})` });
   if (isNonPublicHost(url.hostname)) out.push({ pointer, at: 'value', message: `must not be localhost or a loopback, private or link-local address outside dev (got ${url.hostname}): use the Foundry resource's host name` });
