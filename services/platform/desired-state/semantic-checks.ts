@@ -51,9 +51,9 @@ function checkService(name: string, svc: Obj, out: Finding[]): void {
 }
 
 /**
- * A model endpoint's URL: never credentials, a query string or a fragment (a key belongs in AI_AUTH's identity or secret, not in a
- * URL that is logged and reported); outside `dev`, https only and no loopback, private or link-local address (the
- * workers and the reconciler would send requests there).
+ * A model endpoint's URL: never credentials, a query string or a fragment (a key belongs in AI_AUTH's identity or
+ * secret, not in a URL that is logged and reported); outside `dev`, https only and no loopback, private or
+ * link-local address (the workers and the reconciler would send requests there).
  */
 function checkEndpoint(pointer: string, endpoint: string, environment: string | undefined, out: Finding[]): void {
   let url: URL;
@@ -109,7 +109,7 @@ function checkCron(pointer: string, expr: unknown, out: Finding[]): void {
 
 /**
  * Checks min <= max, targets present, desiredCount vs autoscaling, discovery, BLUE_GREEN bake time, interval
- * syntax and bounds, unique model names, every required use served, model endpoints (no credentials or query; https
+ * syntax and bounds, unique model names, every required use served, model endpoints (no credentials, query or fragment; https
  * and no non-public address outside dev), maxOutputTokens within the TPM quota, and cron syntax (node-cron).
  * @param data the interpolated document as plain data (possibly schema-invalid).
  * @returns findings in document order of the rules (the caller sorts by position).
