@@ -10,7 +10,7 @@
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import { Redis } from 'ioredis';
-import { startAiEmulator, type AiEmulator } from '../../devstack/emulators/azure-ai/index.ts';
+import type { AiEmulator } from '../../devstack/emulators/azure-ai/index.ts';
 import { createAiCoordinator } from '../../services/ai/coordinator.ts';
 import { aiCoordinatorOptionsFromConfig } from '../../services/ai/options-from-config.ts';
 import type { Config } from '../../services/platform/config.ts';
@@ -27,14 +27,19 @@ let frame: Buffer;
 
 test.before(async () => {
   let frames: Buffer[];
-  [stack, emu, frames] = await Promise.all([startTestStack('ai-cache-ttl'), startAiEmulator({ models: [...EMULATOR_MODELS, { name: 'Llama-3.2-90B-Vision-Instruct', provider: 'Meta', vision: true }], apiKeys: [KEY] }), makeKeyframeJpegs([1])]);
+  // The stack starts (and closes) the emulator; dev.yml's vision model is added to the harness's models.
+  [stack, frames] = await Promise.all([
+    startTestStack('ai-cache-ttl', { ai: { models: [...EMULATOR_MODELS, { name: 'Llama-3.2-90B-Vision-Instruct', provider: 'Meta', vision: true }], apiKeys: [KEY] } }),
+    makeKeyframeJpegs([1]),
+  ]);
+  emu = stack.ai!;
   frame = frames[0]!;
   redis = new Redis(stack.redisUrl);
 });
 
 test.after(async () => {
   redis.disconnect();
-  await Promise.all([emu.close(), stack.close()]);
+  await stack.close();
 });
 
 function workerConfig(env: Record<string, string>): Config {
