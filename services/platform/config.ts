@@ -162,28 +162,36 @@ const validate = ajv.compile(schema);
  * Why a variable is required, from the `allOf/<i>/then` rule that requires it (`schemaPath`): the role's rule ("for the
  * worker role"), its condition on other variables ("when AI_AUTH is key"), or both ("for the api role when APP_PROFILE
  * is staging or production").
+ * @returns that text, and the variables of the condition other than APP_ROLE.
  */
-function requiredBecause(schemaPath: string, role: Role): string {
+function requiredBecause(schemaPath: string, role: Role): { text: string; conditionNames: string[] } {
   const rule = /^#\/allOf\/(\d+)\/then\//.exec(schemaPath);
   const condition = rule ? schema.allOf?.[Number(rule[1])]?.if?.properties : undefined;
   const others = Object.entries(condition ?? {}).filter(([name]) => name !== 'APP_ROLE');
   const forRole = !condition || 'APP_ROLE' in condition ? `for the ${role} role` : '';
-  if (others.length === 0) return forRole;
+  const conditionNames = others.map(([name]) => name);
+  if (others.length === 0) return { text: forRole, conditionNames };
   const when = `when ${others.map(([name, c]) => `${name} is ${c.const !== undefined ? String(c.const) : (c.enum ?? []).map(String).join(' or ')}`).join(' and ')}`;
-  return forRole ? `${forRole} ${when}` : when;
+  return { text: forRole ? `${forRole} ${when}` : when, conditionNames };
 }
 
 /** Turns ajv errors into one problem per variable, dropping the `if`/`anyOf` wrappers that only repeat them. */
 function toProblems(errors: ErrorObject[], role: Role): Problem[] {
   const problems: Problem[] = [];
   const seen = new Set<string>();
+  /** The variables each conditional requirement depends on ({@link requiredBecause}). */
+  const conditionsOf = new Map<Problem, string[]>();
+  let conditionNames: string[] = [];
   for (const e of errors) {
+    conditionNames = [];
     if (e.keyword === 'if') continue;
     let where = e.instancePath.replace(/^\//, '');
     let message = e.message ?? 'is invalid';
     if (e.keyword === 'required') {
       where = String((e.params as { missingProperty: string }).missingProperty);
-      message = `is required ${requiredBecause(e.schemaPath, role)}`;
+      const because = requiredBecause(e.schemaPath, role);
+      message = `is required ${because.text}`;
+      conditionNames = because.conditionNames;
     } else if (e.keyword === 'additionalProperties') {
       continue; // only known variables are collected, so this cannot come from the environment
     } else if (e.keyword === 'enum') {
@@ -201,13 +209,15 @@ function toProblems(errors: ErrorObject[], role: Role): Problem[] {
     const key = `${where}:${message}`;
     if (seen.has(key)) continue;
     seen.add(key);
-    problems.push({ where, message });
+    const problem = { where, message };
+    problems.push(problem);
+    if (conditionNames.length > 0) conditionsOf.set(problem, conditionNames);
   }
   // A failed anyOf also reports each branch's missing variable; keep only the combined line.
   const anyOfNames = new Set(problems.filter((p) => p.where.includes(' or ')).flatMap((p) => p.where.split(' or ')));
   // "required when AI_AUTH is key" says nothing useful when AI_AUTH=key is itself refused (a key outside dev).
   const refused = new Set(problems.filter((p) => !p.message.startsWith('is required')).map((p) => p.where));
-  const becauseOfRefused = (p: Problem): boolean => /^is required when /.test(p.message) && [...refused].some((name) => p.message.includes(`when ${name} is `) || p.message.includes(` and ${name} is `));
+  const becauseOfRefused = (p: Problem): boolean => (conditionsOf.get(p) ?? []).some((name) => refused.has(name));
   return problems.filter((p) => (p.where.includes(' or ') || !anyOfNames.has(p.where) || !p.message.startsWith('is required')) && !becauseOfRefused(p));
 }
 
